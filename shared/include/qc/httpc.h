@@ -1,0 +1,93 @@
+/* httpc.h: outgoing HTTP on libcurl's multi interface, driven by a libevent
+ * loop (CURLMOPT_SOCKETFUNCTION / TIMERFUNCTION, as in curl's
+ * docs/examples/multi-event.c). Nothing here blocks. Connections are kept
+ * alive and reused; HTTP/2 is used where the server offers it.
+ *
+ * One client belongs to one loop and one thread. Easy handles and their
+ * buffers are pooled, so a steady stream of requests allocates next to
+ * nothing. */
+#ifndef QC_HTTPC_H
+#define QC_HTTPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+typedef struct qc_httpc qc_httpc_t;
+
+/** Response bodies are kept up to this many bytes; the rest is dropped
+ *  (the request still succeeds). */
+#define QC_HTTPC_BODY_MAX 65536
+
+typedef struct qc_httpc_opts {
+    long max_total_connections;   /**< CURLMOPT_MAX_TOTAL_CONNECTIONS, 0 = unlimited; also
+                                       the idle-connection cache size (0: max(64, max_host)) */
+    long max_host_connections;    /**< CURLMOPT_MAX_HOST_CONNECTIONS, 0 = unlimited */
+    long timeout_ms;              /**< per request total timeout, 0 = 10000 */
+    long connect_timeout_ms;      /**< 0 = 3000 */
+    int http2;                    /**< 0: HTTP/1.1 only. 1: offer HTTP/2 over TLS (ALPN),
+                                       plain http stays HTTP/1.1. 2: as 1, and plain http
+                                       uses HTTP/2 with prior knowledge (h2c). With 1 or 2,
+                                       requests to one host multiplex on one connection. */
+} qc_httpc_opts_t;
+
+/** The result handed to a completion callback; valid until it returns. */
+typedef struct qc_httpc_result {
+    int err;               /**< 0 if an HTTP status was received (any status), else
+                                QC_ERR_TIMEOUT (total or connect timeout), QC_ERR_IO (other
+                                network/protocol failure), QC_ERR_INVAL (malformed URL or
+                                scheme other than http/https: do not retry), QC_ERR_NOMEM */
+    long status;           /**< HTTP status, 0 when err != 0 */
+    const char *body;      /**< response body (NUL-terminated), may be ""; at most
+                                QC_HTTPC_BODY_MAX bytes; "" when err != 0 */
+    size_t body_len;
+    long retry_after_s;    /**< parsed Retry-After header in seconds (delta-seconds, or an
+                                HTTP-date minus the wall clock now, at least 0); -1 if absent
+                                or unparsable */
+    double total_s;        /**< CURLINFO_TOTAL_TIME */
+    const char *curl_error;/**< curl's error text when err != 0, else "" */
+} qc_httpc_result_t;
+
+typedef void (*qc_httpc_cb)(const qc_httpc_result_t *res, void *opaque);
+
+/** Creates a client on @p base (not owned; must outlive the client).
+ *  @p opts may be NULL for defaults. @returns NULL on failure or invalid
+ *  options (negative values, http2 > 2). Caller frees with
+ *  qc_httpc_destroy(). curl_global_init() must have been called. */
+qc_httpc_t *qc_httpc_new(struct event_base *base, const qc_httpc_opts_t *opts);
+/** Aborts in-flight requests (their callbacks are NOT called) and frees,
+ *  closing every connection. NULL ok. May be called from a completion
+ *  callback: no further callbacks run and the memory is released when that
+ *  callback returns. */
+void qc_httpc_destroy(qc_httpc_t *c);
+
+/** Starts a request. @p method "POST", "GET", "HEAD", "PUT", ... (letters,
+ *  '-', '_'); a body is sent when @p body is non-NULL or the method is POST.
+ *  @p headers is a NULL-terminated array of "Name: value" strings (copied;
+ *  CR or LF in one is QC_ERR_INVAL). @p body is copied. @p url must be
+ *  http:// or https://. No redirects are followed.
+ *  @p cb is called exactly once, later, from the loop (never from inside
+ *  this call). @returns 0 or a negative qc_err_t (then @p cb is not called). */
+int qc_httpc_request(qc_httpc_t *c, const char *method, const char *url,
+                     const char *const *headers, const char *body, size_t body_len,
+                     qc_httpc_cb cb, void *opaque);
+
+/** Requests in flight (started, callback not yet called; includes warm-up). */
+size_t qc_httpc_inflight(const qc_httpc_t *c);
+
+/** Opens (and keeps) connections to @p url ahead of need, by sending
+ *  @p n HEAD requests in parallel; results are ignored. Up to
+ *  max_host_connections connections open for HTTP/1.1; with HTTP/2 the
+ *  requests share one connection. @returns 0 or error. */
+int qc_httpc_warm(qc_httpc_t *c, const char *url, int n);
+
+/** New connections opened so far (sum of CURLINFO_NUM_CONNECTS), for
+ *  metrics and tests. */
+uint64_t qc_httpc_connects_total(const qc_httpc_t *c);
+
+/** Parses a Retry-After value: delta-seconds ("120") or an HTTP-date, the
+ *  latter against @p now_unix (wall clock, Unix seconds).
+ *  @returns seconds (>= 0, capped at INT32_MAX), or -1 if unparsable. */
+long qc_httpc_retry_after_parse(const char *value, int64_t now_unix);
+
+#endif

@@ -1,0 +1,74 @@
+/* subscriber.h: the subscriber document (DESIGN.md section 7), its
+ * validation, and its packed form: the msgpack record stored in a segment
+ * and read by dispatchers. The same document is used by the API, the NDJSON
+ * import and the export. */
+#ifndef QC_SUBSCRIBER_H
+#define QC_SUBSCRIBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+#define QC_SUB_RECORD_VERSION 1
+
+typedef enum qc_channel {
+    QC_CH_PUSH = 0,  /* fastest first: the order channels are tried in */
+    QC_CH_WEBHOOK,
+    QC_CH_TELEGRAM,
+    QC_CH_SMS,
+    QC_CH_EMAIL,
+    QC_CH_NULL,      /* benchmark channel: everything but the send */
+    QC_CH_COUNT_
+} qc_channel_t;
+
+typedef struct qc_subscriber {
+    char id[65];
+    double lat, lon;
+    char lang[8];
+    int min_mmi;               /* 1..10 */
+    unsigned channels;         /* bit (1u << qc_channel_t) per configured channel */
+    char webhook_url[1024];
+    char webhook_secret[128];
+    char sms_phone[20];
+    char email[255];
+    char telegram_chat[32];
+    char push_token[512];
+    char push_platform[16];
+} qc_subscriber_t;
+
+typedef struct qc_sub_policy {
+    bool allow_private_webhooks; /* loopback/private targets and plain http */
+    int default_min_mmi;
+} qc_sub_policy_t;
+
+/** Validates @p doc into @p out. On failure returns QC_ERR_INVAL and sets
+ *  *code (machine-readable, static), *field (static or NULL) and a message. */
+int qc_subscriber_from_json(const json_t *doc, const qc_sub_policy_t *policy,
+                            qc_subscriber_t *out, const char **code, const char **field,
+                            char *msg, size_t msgsz);
+/** @returns a new JSON document (caller decrefs), or NULL. */
+json_t *qc_subscriber_to_json(const qc_subscriber_t *s);
+/** Appends the packed record to @p buf. @returns 0 or QC_ERR_NOMEM. */
+int qc_subscriber_pack(const qc_subscriber_t *s, msgpack_sbuffer *buf);
+/** Decodes a packed record. @returns 0, or QC_ERR_PARSE with the reason in
+ *  @p err for a record that does not decode (never crashes on bad bytes). */
+int qc_subscriber_unpack(const char *data, size_t len, qc_subscriber_t *out,
+                         char *err, size_t errsz);
+
+const char *qc_channel_name(qc_channel_t c);
+/** @returns the channel for a name, or -1. */
+int qc_channel_from_name(const char *name);
+
+/** The geographic cell a point belongs to ("la:lo" on a 0.25 degree grid),
+ *  and the cell's bounds. */
+#define QC_CELL_DEG 0.25
+void qc_cell_of(double lat, double lon, char *out, size_t outsz);
+/** Parses a cell name back to the south-west corner. @returns 0 or error. */
+int qc_cell_parse(const char *cell, size_t len, double *lat0, double *lon0);
+
+/** The index bucket of a subscriber id ("qc:idx:<b>"). */
+void qc_sub_index_key(const char *id, char *out, size_t outsz);
+
+#endif

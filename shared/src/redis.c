@@ -1,0 +1,381 @@
+/* redis.c: async Redis with reconnect and SHA-called scripts. */
+#include "qc/redis.h"
+#include "qc/err.h"
+#include "qc/log.h"
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Embedded by cmake/QcEmbed.cmake from shared/scripts/. */
+extern const char qc_embed_lib[], qc_embed_sub_upsert[], qc_embed_sub_delete[],
+    qc_embed_run_init[], qc_embed_acquire[], qc_embed_renew[], qc_embed_claim[],
+    qc_embed_complete[], qc_embed_release[], qc_embed_epoch[], qc_embed_associate[];
+
+static const struct { const char *name; const char *src; } script_table[QC_SCRIPT_COUNT_] = {
+    [QC_SCRIPT_SUB_UPSERT] = { "sub_upsert", qc_embed_sub_upsert },
+    [QC_SCRIPT_SUB_DELETE] = { "sub_delete", qc_embed_sub_delete },
+    [QC_SCRIPT_RUN_INIT] = { "run_init", qc_embed_run_init },
+    [QC_SCRIPT_ACQUIRE] = { "acquire", qc_embed_acquire },
+    [QC_SCRIPT_RENEW] = { "renew", qc_embed_renew },
+    [QC_SCRIPT_CLAIM] = { "claim", qc_embed_claim },
+    [QC_SCRIPT_COMPLETE] = { "complete", qc_embed_complete },
+    [QC_SCRIPT_RELEASE] = { "release", qc_embed_release },
+    [QC_SCRIPT_EPOCH] = { "epoch", qc_embed_epoch },
+    [QC_SCRIPT_ASSOCIATE] = { "associate", qc_embed_associate },
+};
+
+struct qc_redis {
+    struct event_base *base;
+    redisAsyncContext *ac;   /* NULL while disconnected */
+    bool up;                 /* connected and initialised */
+    char host[256];
+    int port, db;
+    char run_id[64];
+    struct event *retry_ev;
+    int backoff_ms;
+    bool destroying;
+    qc_redis_state_cb state_cb;
+    void *opaque;
+    char *src[QC_SCRIPT_COUNT_];     /* lib.lua + script */
+    size_t srclen[QC_SCRIPT_COUNT_];
+    char sha[QC_SCRIPT_COUNT_][41];
+    unsigned long noscript;
+};
+
+const char *qc_script_name(qc_script_t s)
+{
+    return (unsigned)s < QC_SCRIPT_COUNT_ ? script_table[s].name : "?";
+}
+
+static void connect_now(qc_redis_t *r);
+
+static void schedule_retry(qc_redis_t *r)
+{
+    if (r->destroying)
+        return;
+    struct timeval tv = { r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000 };
+    evtimer_add(r->retry_ev, &tv);
+    r->backoff_ms = r->backoff_ms * 2 > 2000 ? 2000 : r->backoff_ms * 2;
+}
+
+static void set_down(qc_redis_t *r)
+{
+    bool was_up = r->up;
+    r->up = false;
+    r->ac = NULL;
+    if (was_up && r->state_cb && !r->destroying)
+        r->state_cb(r, false, r->opaque);
+}
+
+static void on_info(redisAsyncContext *ac, void *reply_, void *priv)
+{
+    qc_redis_t *r = priv;
+    redisReply *reply = reply_;
+    (void)ac;
+    if (!reply || reply->type != REDIS_REPLY_STRING)
+        return; /* the disconnect callback handles the rest */
+    const char *p = strstr(reply->str, "run_id:");
+    if (p) {
+        p += 7;
+        size_t n = strcspn(p, "\r\n");
+        if (n >= sizeof r->run_id)
+            n = sizeof r->run_id - 1;
+        memcpy(r->run_id, p, n);
+        r->run_id[n] = '\0';
+    }
+    r->up = true;
+    r->backoff_ms = 100;
+    qc_log(QC_LOG_INFO, "redis_connected", "host", r->host, "run_id", r->run_id, NULL);
+    if (r->state_cb)
+        r->state_cb(r, true, r->opaque);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    qc_redis_t *r = ac->data;
+    if (status != REDIS_OK) {
+        qc_log(QC_LOG_WARN, "redis_connect_failed", "host", r->host, "error", ac->errstr, NULL);
+        set_down(r);
+        schedule_retry(r);
+        return;
+    }
+    redisAsyncContext *mac = (redisAsyncContext *)ac;
+    if (r->db)
+        redisAsyncCommand(mac, NULL, NULL, "SELECT %d", r->db);
+    redisAsyncCommand(mac, on_info, r, "INFO server");
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    qc_redis_t *r = ac->data;
+    if (r->destroying)
+        return;
+    qc_log(QC_LOG_WARN, "redis_disconnected", "host", r->host,
+           "error", status == REDIS_OK ? "" : ac->errstr, NULL);
+    set_down(r);
+    schedule_retry(r);
+}
+
+static void connect_now(qc_redis_t *r)
+{
+    redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
+    if (!ac || ac->err) {
+        qc_log(QC_LOG_WARN, "redis_connect_failed", "host", r->host,
+               "error", ac ? ac->errstr : "oom", NULL);
+        if (ac)
+            redisAsyncFree(ac);
+        schedule_retry(r);
+        return;
+    }
+    ac->data = r;
+    redisLibeventAttach(ac, r->base);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    r->ac = ac;
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    connect_now(arg);
+}
+
+static int parse_url(qc_redis_t *r, const char *url)
+{
+    const char *p = url;
+    if (!strncmp(p, "redis://", 8))
+        p += 8;
+    const char *at = strrchr(p, '@'); /* credentials are not supported yet */
+    if (at)
+        return QC_ERR_UNSUPPORTED;
+    size_t hl = strcspn(p, ":/");
+    if (hl == 0 || hl >= sizeof r->host)
+        return QC_ERR_INVAL;
+    memcpy(r->host, p, hl);
+    r->host[hl] = '\0';
+    p += hl;
+    r->port = 6379;
+    if (*p == ':') {
+        char *end;
+        long v = strtol(p + 1, &end, 10);
+        if (end == p + 1 || v <= 0 || v > 65535)
+            return QC_ERR_INVAL;
+        r->port = (int)v;
+        p = end;
+    }
+    if (*p == '/' && p[1]) {
+        char *end;
+        long v = strtol(p + 1, &end, 10);
+        if (*end || v < 0 || v > 15)
+            return QC_ERR_INVAL;
+        r->db = (int)v;
+    }
+    return 0;
+}
+
+qc_redis_t *qc_redis_new(struct event_base *base, const char *url, qc_redis_state_cb state_cb,
+                         void *opaque, char *errstr, size_t errsz)
+{
+    qc_redis_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(errstr, errsz, "out of memory");
+        return NULL;
+    }
+    r->base = base;
+    r->state_cb = state_cb;
+    r->opaque = opaque;
+    r->backoff_ms = 100;
+    if (parse_url(r, url)) {
+        snprintf(errstr, errsz, "invalid Redis URL '%s' (want redis://host:port/db)", url);
+        free(r);
+        return NULL;
+    }
+    size_t liblen = strlen(qc_embed_lib);
+    for (int i = 0; i < QC_SCRIPT_COUNT_; i++) {
+        size_t sl = strlen(script_table[i].src);
+        r->srclen[i] = liblen + 1 + sl;
+        r->src[i] = malloc(r->srclen[i] + 1);
+        if (!r->src[i]) {
+            snprintf(errstr, errsz, "out of memory");
+            qc_redis_destroy(r);
+            return NULL;
+        }
+        memcpy(r->src[i], qc_embed_lib, liblen);
+        r->src[i][liblen] = '\n';
+        memcpy(r->src[i] + liblen + 1, script_table[i].src, sl + 1);
+        unsigned char md[SHA_DIGEST_LENGTH];
+        SHA1((const unsigned char *)r->src[i], r->srclen[i], md);
+        for (int k = 0; k < SHA_DIGEST_LENGTH; k++)
+            snprintf(r->sha[i] + 2 * k, 3, "%02x", md[k]);
+    }
+    r->retry_ev = evtimer_new(base, on_retry, r);
+    if (!r->retry_ev) {
+        snprintf(errstr, errsz, "evtimer_new failed");
+        qc_redis_destroy(r);
+        return NULL;
+    }
+    connect_now(r);
+    return r;
+}
+
+void qc_redis_destroy(qc_redis_t *r)
+{
+    if (!r)
+        return;
+    r->destroying = true;
+    if (r->ac)
+        redisAsyncFree(r->ac);
+    if (r->retry_ev)
+        event_free(r->retry_ev);
+    for (int i = 0; i < QC_SCRIPT_COUNT_; i++)
+        free(r->src[i]);
+    free(r);
+}
+
+bool qc_redis_up(const qc_redis_t *r) { return r->up; }
+const char *qc_redis_run_id(const qc_redis_t *r) { return r->run_id; }
+unsigned long qc_redis_noscript_count(const qc_redis_t *r) { return r->noscript; }
+
+typedef struct plain_call {
+    qc_redis_cb cb;
+    void *opaque;
+} plain_call_t;
+
+static void on_plain(redisAsyncContext *ac, void *reply, void *priv)
+{
+    (void)ac;
+    plain_call_t *c = priv;
+    if (c->cb)
+        c->cb(reply, c->opaque);
+    /* Subscriptions call back many times: keep c alive while subscribed. */
+    redisReply *rep = reply;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+        rep->element[0]->type == REDIS_REPLY_STRING &&
+        (!strcmp(rep->element[0]->str, "message") || !strcmp(rep->element[0]->str, "subscribe")))
+        return;
+    free(c);
+}
+
+int qc_redis_argv(qc_redis_t *r, qc_redis_cb cb, void *opaque, int argc, const char **argv,
+                  const size_t *argvlen)
+{
+    if (!r->ac || !r->up)
+        return QC_ERR_REDIS;
+    plain_call_t *c = malloc(sizeof *c);
+    if (!c)
+        return QC_ERR_NOMEM;
+    c->cb = cb;
+    c->opaque = opaque;
+    if (redisAsyncCommandArgv(r->ac, on_plain, c, argc, argv, argvlen) != REDIS_OK) {
+        free(c);
+        return QC_ERR_REDIS;
+    }
+    return 0;
+}
+
+int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, ...)
+{
+    if (!r->ac || !r->up)
+        return QC_ERR_REDIS;
+    plain_call_t *c = malloc(sizeof *c);
+    if (!c)
+        return QC_ERR_NOMEM;
+    c->cb = cb;
+    c->opaque = opaque;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = redisvAsyncCommand(r->ac, on_plain, c, fmt, ap);
+    va_end(ap);
+    if (rc != REDIS_OK) {
+        free(c);
+        return QC_ERR_REDIS;
+    }
+    return 0;
+}
+
+/* A script call keeps its arguments until the reply, so that a NOSCRIPT
+ * answer can be retried as EVAL without the caller's help. */
+typedef struct script_call {
+    qc_redis_t *r;
+    qc_script_t script;
+    int argc;           /* 3 + caller's argc: cmd, sha/src, nkeys, ... */
+    const char **argv;
+    size_t *argvlen;
+    bool retried;
+    qc_redis_cb cb;
+    void *opaque;
+    char nkeys[16];
+} script_call_t;
+
+static void on_script(redisAsyncContext *ac, void *reply_, void *priv)
+{
+    script_call_t *c = priv;
+    redisReply *reply = reply_;
+    if (reply && reply->type == REDIS_REPLY_ERROR && !c->retried &&
+        !strncmp(reply->str, "NOSCRIPT", 8) && !c->r->destroying) {
+        c->retried = true;
+        c->r->noscript++;
+        c->argv[0] = "EVAL";
+        c->argvlen[0] = 4;
+        c->argv[1] = c->r->src[c->script];
+        c->argvlen[1] = c->r->srclen[c->script];
+        if (redisAsyncCommandArgv(ac, on_script, c, c->argc, c->argv, c->argvlen) == REDIS_OK)
+            return;
+        reply = NULL;
+    }
+    if (c->cb)
+        c->cb(reply, c->opaque);
+    free(c);
+}
+
+int qc_redis_script(qc_redis_t *r, qc_script_t script, int nkeys, int argc, const char **argv,
+                    const size_t *argvlen, qc_redis_cb cb, void *opaque)
+{
+    if ((unsigned)script >= QC_SCRIPT_COUNT_)
+        return QC_ERR_INVAL;
+    if (!r->ac || !r->up)
+        return QC_ERR_REDIS;
+    size_t total = 0;
+    for (int i = 0; i < argc; i++)
+        total += argvlen[i];
+    int n = argc + 3;
+    /* One allocation: struct, argv, lengths, then the argument bytes. */
+    size_t sz = sizeof(script_call_t) + (size_t)n * (sizeof(char *) + sizeof(size_t)) + total;
+    script_call_t *c = malloc(sz);
+    if (!c)
+        return QC_ERR_NOMEM;
+    memset(c, 0, sizeof *c);
+    c->r = r;
+    c->script = script;
+    c->argc = n;
+    c->argv = (const char **)(c + 1);
+    c->argvlen = (size_t *)(c->argv + n);
+    char *data = (char *)(c->argvlen + n);
+    c->cb = cb;
+    c->opaque = opaque;
+    snprintf(c->nkeys, sizeof c->nkeys, "%d", nkeys);
+    c->argv[0] = "EVALSHA";
+    c->argvlen[0] = 7;
+    c->argv[1] = r->sha[script];
+    c->argvlen[1] = 40;
+    c->argv[2] = c->nkeys;
+    c->argvlen[2] = strlen(c->nkeys);
+    for (int i = 0; i < argc; i++) {
+        memcpy(data, argv[i], argvlen[i]);
+        c->argv[3 + i] = data;
+        c->argvlen[3 + i] = argvlen[i];
+        data += argvlen[i];
+    }
+    if (redisAsyncCommandArgv(r->ac, on_script, c, c->argc, c->argv, c->argvlen) != REDIS_OK) {
+        free(c);
+        return QC_ERR_REDIS;
+    }
+    return 0;
+}

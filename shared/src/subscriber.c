@@ -1,0 +1,465 @@
+/* subscriber.c: validation of the subscriber document and its packed
+ * segment record. */
+#include "qc/subscriber.h"
+#include "qc/err.h"
+#include "qc/geo.h"
+#include "qc/sign.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const channel_names[QC_CH_COUNT_] = {
+    [QC_CH_PUSH] = "push", [QC_CH_WEBHOOK] = "webhook", [QC_CH_TELEGRAM] = "telegram",
+    [QC_CH_SMS] = "sms", [QC_CH_EMAIL] = "email", [QC_CH_NULL] = "null",
+};
+
+const char *qc_channel_name(qc_channel_t c)
+{
+    return (unsigned)c < QC_CH_COUNT_ ? channel_names[c] : "?";
+}
+
+int qc_channel_from_name(const char *name)
+{
+    for (int i = 0; i < QC_CH_COUNT_; i++)
+        if (!strcmp(name, channel_names[i]))
+            return i;
+    return -1;
+}
+
+void qc_cell_of(double lat, double lon, char *out, size_t outsz)
+{
+    long la = (long)floor(lat / QC_CELL_DEG), lo = (long)floor(lon / QC_CELL_DEG);
+    snprintf(out, outsz, "%ld:%ld", la, lo);
+}
+
+int qc_cell_parse(const char *cell, size_t len, double *lat0, double *lon0)
+{
+    char buf[32];
+    if (len == 0 || len >= sizeof buf)
+        return QC_ERR_PARSE;
+    memcpy(buf, cell, len);
+    buf[len] = '\0';
+    char *end;
+    long la = strtol(buf, &end, 10);
+    if (*end != ':')
+        return QC_ERR_PARSE;
+    char *p = end + 1;
+    long lo = strtol(p, &end, 10);
+    if (end == p || *end)
+        return QC_ERR_PARSE;
+    *lat0 = (double)la * QC_CELL_DEG;
+    *lon0 = (double)lo * QC_CELL_DEG;
+    return 0;
+}
+
+void qc_sub_index_key(const char *id, char *out, size_t outsz)
+{
+    /* FNV-1a: cheap and stable; 4096 buckets keep each hash a small
+     * listpack (Redis's compact encoding) up to a few million ids. */
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    snprintf(out, outsz, "qc:idx:%u", h & 4095u);
+}
+
+/* ---- validation helpers ---- */
+
+#define FAIL(c, f, ...) do { *code = (c); *field = (f); snprintf(msg, msgsz, __VA_ARGS__); \
+    return QC_ERR_INVAL; } while (0)
+
+static bool valid_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("._:-", *s))
+            return false;
+    return true;
+}
+
+static bool valid_lang(const char *s)
+{
+    size_t n = strlen(s), i = 0;
+    while (i < n && islower((unsigned char)s[i]))
+        i++;
+    if (i < 2 || i > 3)
+        return false;
+    if (i == n)
+        return true;
+    if (s[i] != '-' || n - i - 1 < 2 || n > 7)
+        return false;
+    for (i++; i < n; i++)
+        if (!isalnum((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static bool valid_e164(const char *s)
+{
+    if (*s++ != '+' || *s < '1' || *s > '9')
+        return false;
+    size_t n = 0;
+    for (; *s; s++, n++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return n >= 7 && n <= 15;
+}
+
+static bool valid_email(const char *s)
+{
+    size_t n = strlen(s);
+    const char *at = strchr(s, '@');
+    if (n < 3 || n > 254 || !at || at == s || strchr(at + 1, '@') || (size_t)(at - s) > 64)
+        return false;
+    const char *dot = strrchr(at + 1, '.');
+    if (!dot || dot == at + 1 || !dot[1])
+        return false;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= ' ' || strchr("<>()[]\\,;\"", *p))
+            return false;
+    return true;
+}
+
+static bool private_ipv4(const unsigned char a[4])
+{
+    return a[0] == 10 || a[0] == 127 || a[0] == 0 || (a[0] == 169 && a[1] == 254) ||
+           (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+           (a[0] == 100 && (a[1] & 0xc0) == 64) || a[0] >= 224;
+}
+
+/* Refuses targets an attacker could use to reach internal services. A name
+ * that resolves to a private address is checked again when the dispatcher
+ * connects (TODO: CURLOPT_OPENSOCKETFUNCTION); literals are refused here. */
+static int check_webhook_url(const char *url, bool allow_private, const char **reason)
+{
+    const char *p;
+    bool https = !strncasecmp(url, "https://", 8);
+    if (https)
+        p = url + 8;
+    else if (!strncasecmp(url, "http://", 7))
+        p = url + 7;
+    else {
+        *reason = "url must be http(s)";
+        return -1;
+    }
+    if (!https && !allow_private) {
+        *reason = "url must use https";
+        return -1;
+    }
+    char host[256];
+    size_t hl;
+    if (*p == '[') {
+        hl = strcspn(p + 1, "]");
+        if (p[1 + hl] != ']' || hl == 0 || hl >= sizeof host) {
+            *reason = "bad IPv6 host";
+            return -1;
+        }
+        memcpy(host, p + 1, hl);
+    } else {
+        hl = strcspn(p, ":/?#");
+        if (hl == 0 || hl >= sizeof host) {
+            *reason = "url has no host";
+            return -1;
+        }
+        memcpy(host, p, hl);
+    }
+    host[hl] = '\0';
+    for (const char *q = url; *q; q++)
+        if ((unsigned char)*q <= ' ') {
+            *reason = "url contains spaces or control characters";
+            return -1;
+        }
+    if (allow_private)
+        return 0;
+    unsigned char a[16];
+    if (inet_pton(AF_INET, host, a) == 1 && private_ipv4(a)) {
+        *reason = "private, loopback or link-local target refused";
+        return -1;
+    }
+    if (inet_pton(AF_INET6, host, a) == 1 &&
+        (IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a) || IN6_IS_ADDR_LINKLOCAL((struct in6_addr *)a) ||
+         (a[0] & 0xfe) == 0xfc || IN6_IS_ADDR_UNSPECIFIED((struct in6_addr *)a) ||
+         IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))) {
+        *reason = "private, loopback or link-local target refused";
+        return -1;
+    }
+    size_t n = strlen(host);
+    if (!strcasecmp(host, "localhost") || (n > 10 && !strcasecmp(host + n - 10, ".localhost")) ||
+        (n > 9 && !strcasecmp(host + n - 9, ".internal")) || (n > 6 && !strcasecmp(host + n - 6, ".local"))) {
+        *reason = "private, loopback or link-local target refused";
+        return -1;
+    }
+    return 0;
+}
+
+static bool copy_str(char *dst, size_t dstsz, const json_t *v)
+{
+    if (!json_is_string(v))
+        return false;
+    size_t n = json_string_length(v);
+    if (n >= dstsz || memchr(json_string_value(v), '\0', n))
+        return false;
+    memcpy(dst, json_string_value(v), n + 1);
+    return true;
+}
+
+int qc_subscriber_from_json(const json_t *doc, const qc_sub_policy_t *policy,
+                            qc_subscriber_t *out, const char **code, const char **field,
+                            char *msg, size_t msgsz)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(doc))
+        FAIL("not_an_object", NULL, "a subscriber must be a JSON object");
+    const json_t *v = json_object_get(doc, "id");
+    if (v && !json_is_null(v)) {
+        if (!copy_str(out->id, sizeof out->id, v) || !valid_id(out->id))
+            FAIL("invalid_id", "id", "id must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+    } else {
+        unsigned char rnd[12];
+        if (RAND_bytes(rnd, sizeof rnd) != 1)
+            FAIL("internal", "id", "cannot generate an id");
+        memcpy(out->id, "sub-", 4);
+        for (size_t i = 0; i < sizeof rnd; i++)
+            snprintf(out->id + 4 + 2 * i, 3, "%02x", rnd[i]);
+    }
+    const json_t *lat = json_object_get(doc, "lat"), *lon = json_object_get(doc, "lon");
+    if (!json_is_number(lat))
+        FAIL("invalid_location", "lat", "lat must be a number");
+    if (!json_is_number(lon))
+        FAIL("invalid_location", "lon", "lon must be a number");
+    out->lat = json_number_value(lat);
+    out->lon = json_number_value(lon);
+    if (!isfinite(out->lat) || out->lat < -90 || out->lat > 90)
+        FAIL("invalid_location", "lat", "lat must be in [-90, 90]");
+    if (!isfinite(out->lon) || out->lon < -180 || out->lon > 180)
+        FAIL("invalid_location", "lon", "lon must be in [-180, 180]");
+    v = json_object_get(doc, "lang");
+    snprintf(out->lang, sizeof out->lang, "en");
+    if (v && !json_is_null(v)) {
+        if (!copy_str(out->lang, sizeof out->lang, v) || !valid_lang(out->lang))
+            FAIL("invalid_lang", "lang", "lang must be a language code such as \"ro\" or \"en\"");
+    }
+    out->min_mmi = policy->default_min_mmi;
+    v = json_object_get(doc, "min_mmi");
+    if (v && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 10)
+            FAIL("invalid_min_mmi", "min_mmi", "min_mmi must be an integer from 1 to 10");
+        out->min_mmi = (int)json_integer_value(v);
+    }
+    const json_t *ch = json_object_get(doc, "channels");
+    if (!json_is_object(ch) || json_object_size(ch) == 0)
+        FAIL("no_channel", "channels", "channels must be an object with at least one channel");
+    const char *name;
+    const json_t *c;
+    json_object_foreach((json_t *)ch, name, c) {
+        int id = qc_channel_from_name(name);
+        if (id < 0)
+            FAIL("unknown_channel", "channels", "unknown channel \"%.40s\"", name);
+        if (!json_is_object(c))
+            FAIL("invalid_channel", "channels", "channel \"%s\" must be an object", name);
+        const char *reason = NULL;
+        switch ((qc_channel_t)id) {
+        case QC_CH_WEBHOOK: {
+            if (!copy_str(out->webhook_url, sizeof out->webhook_url, json_object_get(c, "url")))
+                FAIL("invalid_webhook", "channels.webhook.url", "webhook url must be a string under 1024 bytes");
+            if (check_webhook_url(out->webhook_url, policy->allow_private_webhooks, &reason))
+                FAIL("invalid_webhook", "channels.webhook.url", "webhook url refused: %s", reason);
+            unsigned char key[96];
+            if (!copy_str(out->webhook_secret, sizeof out->webhook_secret, json_object_get(c, "secret")) ||
+                qc_sign_secret_decode(out->webhook_secret, key, sizeof key) < 16)
+                FAIL("invalid_webhook", "channels.webhook.secret",
+                     "webhook secret must be whsec_ followed by base64 of at least 16 bytes");
+            break;
+        }
+        case QC_CH_SMS:
+            if (!copy_str(out->sms_phone, sizeof out->sms_phone, json_object_get(c, "phone")) ||
+                !valid_e164(out->sms_phone))
+                FAIL("invalid_phone", "channels.sms.phone", "phone must be in E.164 form, e.g. +40712345678");
+            break;
+        case QC_CH_EMAIL:
+            if (!copy_str(out->email, sizeof out->email, json_object_get(c, "address")) ||
+                !valid_email(out->email))
+                FAIL("invalid_email", "channels.email.address", "address must be a valid e-mail address");
+            break;
+        case QC_CH_TELEGRAM: {
+            const json_t *cid = json_object_get(c, "chat_id");
+            if (json_is_integer(cid))
+                snprintf(out->telegram_chat, sizeof out->telegram_chat, "%lld",
+                         (long long)json_integer_value(cid));
+            else if (!copy_str(out->telegram_chat, sizeof out->telegram_chat, cid) || !out->telegram_chat[0])
+                FAIL("invalid_telegram", "channels.telegram.chat_id", "chat_id must be a number or string");
+            for (const char *q = out->telegram_chat; *q; q++)
+                if (!isalnum((unsigned char)*q) && *q != '-' && *q != '@' && *q != '_')
+                    FAIL("invalid_telegram", "channels.telegram.chat_id", "chat_id has invalid characters");
+            break;
+        }
+        case QC_CH_PUSH: {
+            if (!copy_str(out->push_token, sizeof out->push_token, json_object_get(c, "token")) ||
+                !out->push_token[0])
+                FAIL("invalid_push", "channels.push.token", "push token must be a non-empty string");
+            const json_t *pl = json_object_get(c, "platform");
+            snprintf(out->push_platform, sizeof out->push_platform, "android");
+            if (pl && (!copy_str(out->push_platform, sizeof out->push_platform, pl) ||
+                       (strcmp(out->push_platform, "android") && strcmp(out->push_platform, "ios") &&
+                        strcmp(out->push_platform, "web"))))
+                FAIL("invalid_push", "channels.push.platform", "platform must be android, ios or web");
+            break;
+        }
+        case QC_CH_NULL:
+        case QC_CH_COUNT_:
+            break;
+        }
+        out->channels |= 1u << id;
+    }
+    return 0;
+}
+
+json_t *qc_subscriber_to_json(const qc_subscriber_t *s)
+{
+    json_t *ch = json_object();
+    if (!ch)
+        return NULL;
+    if (s->channels & (1u << QC_CH_WEBHOOK))
+        json_object_set_new(ch, "webhook", json_pack("{s:s,s:s}", "url", s->webhook_url, "secret", s->webhook_secret));
+    if (s->channels & (1u << QC_CH_SMS))
+        json_object_set_new(ch, "sms", json_pack("{s:s}", "phone", s->sms_phone));
+    if (s->channels & (1u << QC_CH_EMAIL))
+        json_object_set_new(ch, "email", json_pack("{s:s}", "address", s->email));
+    if (s->channels & (1u << QC_CH_TELEGRAM))
+        json_object_set_new(ch, "telegram", json_pack("{s:s}", "chat_id", s->telegram_chat));
+    if (s->channels & (1u << QC_CH_PUSH))
+        json_object_set_new(ch, "push", json_pack("{s:s,s:s}", "token", s->push_token, "platform", s->push_platform));
+    if (s->channels & (1u << QC_CH_NULL))
+        json_object_set_new(ch, "null", json_object());
+    return json_pack("{s:s,s:f,s:f,s:s,s:i,s:o}", "id", s->id, "lat", s->lat, "lon", s->lon,
+                     "lang", s->lang, "min_mmi", s->min_mmi, "channels", ch);
+}
+
+/* ---- packed record: [v, id, lat, lon, lang, min_mmi, channels, fields...] ----
+ * channels is the bit mask; the fields of each set channel follow in
+ * qc_channel_t order, so a record carries no key names. */
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+int qc_subscriber_pack(const qc_subscriber_t *s, msgpack_sbuffer *buf)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    size_t nfields = 0;
+    unsigned ch = s->channels;
+    nfields += (ch >> QC_CH_PUSH & 1) * 2 + (ch >> QC_CH_WEBHOOK & 1) * 2 + (ch >> QC_CH_TELEGRAM & 1) +
+               (ch >> QC_CH_SMS & 1) + (ch >> QC_CH_EMAIL & 1);
+    if (msgpack_pack_array(&pk, 7 + nfields))
+        return QC_ERR_NOMEM;
+    msgpack_pack_uint8(&pk, QC_SUB_RECORD_VERSION);
+    pack_str(&pk, s->id);
+    /* float32 is ~1 m at these magnitudes and saves 8 bytes per record. */
+    msgpack_pack_float(&pk, (float)s->lat);
+    msgpack_pack_float(&pk, (float)s->lon);
+    pack_str(&pk, s->lang);
+    msgpack_pack_uint8(&pk, (uint8_t)s->min_mmi);
+    msgpack_pack_uint8(&pk, (uint8_t)ch);
+    if (ch & (1u << QC_CH_PUSH)) {
+        pack_str(&pk, s->push_token);
+        pack_str(&pk, s->push_platform);
+    }
+    if (ch & (1u << QC_CH_WEBHOOK)) {
+        pack_str(&pk, s->webhook_url);
+        pack_str(&pk, s->webhook_secret);
+    }
+    if (ch & (1u << QC_CH_TELEGRAM))
+        pack_str(&pk, s->telegram_chat);
+    if (ch & (1u << QC_CH_SMS))
+        pack_str(&pk, s->sms_phone);
+    if (ch & (1u << QC_CH_EMAIL))
+        pack_str(&pk, s->email);
+    return 0;
+}
+
+static int get_str(const msgpack_object *o, char *dst, size_t dstsz)
+{
+    if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= dstsz)
+        return -1;
+    memcpy(dst, o->via.str.ptr, o->via.str.size);
+    dst[o->via.str.size] = '\0';
+    return 0;
+}
+
+static int get_num(const msgpack_object *o, double *out)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: *out = o->via.f64; return 0;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: *out = (double)o->via.u64; return 0;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: *out = (double)o->via.i64; return 0;
+    default: return -1;
+    }
+}
+
+int qc_subscriber_unpack(const char *data, size_t len, qc_subscriber_t *out, char *err, size_t errsz)
+{
+    memset(out, 0, sizeof *out);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    int rc = QC_ERR_PARSE;
+    if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+        snprintf(err, errsz, "record is not msgpack");
+        goto done;
+    }
+    const msgpack_object *o = &u.data;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 7) {
+        snprintf(err, errsz, "record is not an array of at least 7");
+        goto done;
+    }
+    const msgpack_object *a = o->via.array.ptr;
+    size_t n = o->via.array.size;
+    if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[0].via.u64 != QC_SUB_RECORD_VERSION) {
+        snprintf(err, errsz, "unsupported record version");
+        goto done;
+    }
+    double mmi, ch;
+    if (get_str(&a[1], out->id, sizeof out->id) || get_num(&a[2], &out->lat) ||
+        get_num(&a[3], &out->lon) || get_str(&a[4], out->lang, sizeof out->lang) ||
+        get_num(&a[5], &mmi) || get_num(&a[6], &ch) || !qc_geo_valid(out->lat, out->lon)) {
+        snprintf(err, errsz, "record header fields have wrong types");
+        goto done;
+    }
+    out->min_mmi = (int)mmi;
+    out->channels = (unsigned)ch;
+    size_t i = 7;
+    struct { unsigned bit; char *dst; size_t sz; } f[] = {
+        { QC_CH_PUSH, out->push_token, sizeof out->push_token },
+        { QC_CH_PUSH, out->push_platform, sizeof out->push_platform },
+        { QC_CH_WEBHOOK, out->webhook_url, sizeof out->webhook_url },
+        { QC_CH_WEBHOOK, out->webhook_secret, sizeof out->webhook_secret },
+        { QC_CH_TELEGRAM, out->telegram_chat, sizeof out->telegram_chat },
+        { QC_CH_SMS, out->sms_phone, sizeof out->sms_phone },
+        { QC_CH_EMAIL, out->email, sizeof out->email },
+    };
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+        if (!(out->channels & (1u << f[k].bit)))
+            continue;
+        if (i >= n || get_str(&a[i], f[k].dst, f[k].sz)) {
+            snprintf(err, errsz, "record channel %s field missing or invalid", qc_channel_name(f[k].bit));
+            goto done;
+        }
+        i++;
+    }
+    rc = 0;
+done:
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
