@@ -115,6 +115,32 @@ bool qc_http_bearer_ok(struct evhttp_request *req, const unsigned char token_sha
     return CRYPTO_memcmp(got, token_sha256, 32) == 0;
 }
 
+static void on_client_gone(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    *(struct evhttp_request **)arg = NULL;
+}
+
+void qc_http_hold(struct evhttp_request *req, struct evhttp_request **slot)
+{
+    *slot = req;
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    if (conn)
+        evhttp_connection_set_closecb(conn, on_client_gone, slot);
+}
+
+struct evhttp_request *qc_http_take(struct evhttp_request **slot)
+{
+    struct evhttp_request *req = *slot;
+    *slot = NULL;
+    if (req) {
+        struct evhttp_connection *conn = evhttp_request_get_connection(req);
+        if (conn)
+            evhttp_connection_set_closecb(conn, NULL, NULL);
+    }
+    return req;
+}
+
 static void handle_health(struct evhttp_request *req, qc_httpd_t *h)
 {
     (void)h;

@@ -252,12 +252,32 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     qc_kcons_t *c = opaque;
     char n[16];
     snprintf(n, sizeof n, "%d", parts->cnt);
+    /* cooperative-sticky moves only the partitions that change owner, so a
+     * dispatcher joining mid-alert does not stop the others' work. */
+    bool coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        rd_kafka_assign(rk, parts);
+        rd_kafka_error_t *e = NULL;
+        rd_kafka_resp_err_t re = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (coop)
+            e = rd_kafka_incremental_assign(rk, parts);
+        else
+            re = rd_kafka_assign(rk, parts);
+        if (e || re) {
+            qc_log(QC_LOG_ERROR, "kafka_assign_failed", "error", e ? rd_kafka_error_string(e) : rd_kafka_err2str(re), NULL);
+            if (e)
+                rd_kafka_error_destroy(e);
+            return;
+        }
         c->assigned = true;
         qc_log(QC_LOG_INFO, "kafka_assigned", "partitions", n, NULL);
     } else {
-        rd_kafka_assign(rk, NULL);
+        if (coop) {
+            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+            if (e)
+                rd_kafka_error_destroy(e);
+        } else {
+            rd_kafka_assign(rk, NULL);
+        }
         qc_log(QC_LOG_INFO, "kafka_revoked", "partitions", n, NULL);
     }
 }

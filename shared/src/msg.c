@@ -201,9 +201,10 @@ int qc_msg_job_pack(const qc_msg_job_t *m, msgpack_sbuffer *buf)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 15);
+    msgpack_pack_map(&pk, 16);
     kv_int(&pk, "v", QC_MSG_VERSION);
     kv_str(&pk, "a", m->alert_id);
+    kv_int(&pk, "r", m->rev);
     kv_str(&pk, "e", m->event_id);
     kv_str(&pk, "s", m->seg);
     kv_int(&pk, "slot", m->slot);
@@ -234,8 +235,9 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
         rc = check_version(&r, err, errsz);
     if (rc)
         goto done;
-    int64_t slot = 0, kind = 0;
-    if (get_str(&r, "a", out->alert_id, sizeof out->alert_id, true) ||
+    int64_t slot = 0, kind = 0, rev = 0;
+    if (get_str(&r, "a", out->alert_id, sizeof out->alert_id, true) || get_int(&r, "r", &rev, false) ||
+        rev < 0 || rev > 1000 ||
         get_str(&r, "e", out->event_id, sizeof out->event_id, false) ||
         get_str(&r, "s", out->seg, sizeof out->seg, true) || get_int(&r, "slot", &slot, false) ||
         get_int(&r, "k", &kind, false) || get_dbl(&r, "lat", &out->lat, true) ||
@@ -251,6 +253,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
         goto done;
     }
     out->slot = (int)slot;
+    out->rev = (int)rev;
     out->kind = (qc_job_kind_t)kind;
 done:
     msgpack_unpacked_destroy(&r.u);

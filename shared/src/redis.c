@@ -246,6 +246,7 @@ unsigned long qc_redis_noscript_count(const qc_redis_t *r) { return r->noscript;
 typedef struct plain_call {
     qc_redis_cb cb;
     void *opaque;
+    bool persistent; /* a subscription: called back for every message */
 } plain_call_t;
 
 static void on_plain(redisAsyncContext *ac, void *reply, void *priv)
@@ -254,11 +255,9 @@ static void on_plain(redisAsyncContext *ac, void *reply, void *priv)
     plain_call_t *c = priv;
     if (c->cb)
         c->cb(reply, c->opaque);
-    /* Subscriptions call back many times: keep c alive while subscribed. */
-    redisReply *rep = reply;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
-        rep->element[0]->type == REDIS_REPLY_STRING &&
-        (!strcmp(rep->element[0]->str, "message") || !strcmp(rep->element[0]->str, "subscribe")))
+    /* hiredis keeps calling a subscription back until the connection ends
+     * (NULL reply): only then is its context ours to free. */
+    if (c->persistent && reply)
         return;
     free(c);
 }
@@ -273,6 +272,7 @@ int qc_redis_argv(qc_redis_t *r, qc_redis_cb cb, void *opaque, int argc, const c
         return QC_ERR_NOMEM;
     c->cb = cb;
     c->opaque = opaque;
+    c->persistent = false;
     if (redisAsyncCommandArgv(r->ac, on_plain, c, argc, argv, argvlen) != REDIS_OK) {
         free(c);
         return QC_ERR_REDIS;
@@ -289,11 +289,29 @@ int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, .
         return QC_ERR_NOMEM;
     c->cb = cb;
     c->opaque = opaque;
+    c->persistent = false;
     va_list ap;
     va_start(ap, fmt);
     int rc = redisvAsyncCommand(r->ac, on_plain, c, fmt, ap);
     va_end(ap);
     if (rc != REDIS_OK) {
+        free(c);
+        return QC_ERR_REDIS;
+    }
+    return 0;
+}
+
+int qc_redis_subscribe(qc_redis_t *r, const char *channel, qc_redis_cb cb, void *opaque)
+{
+    if (!r->ac || !r->up)
+        return QC_ERR_REDIS;
+    plain_call_t *c = malloc(sizeof *c);
+    if (!c)
+        return QC_ERR_NOMEM;
+    c->cb = cb;
+    c->opaque = opaque;
+    c->persistent = true;
+    if (redisAsyncCommand(r->ac, on_plain, c, "SUBSCRIBE %s", channel) != REDIS_OK) {
         free(c);
         return QC_ERR_REDIS;
     }

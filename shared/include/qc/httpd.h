@@ -45,6 +45,14 @@ bool qc_http_query(struct evhttp_request *req, const char *key, char *out, size_
 /** Checks "Authorization: Bearer <token>" against the SHA-256 of the
  *  configured token, in constant time. */
 bool qc_http_bearer_ok(struct evhttp_request *req, const unsigned char token_sha256[32]);
+/** For a handler that answers later: stores @p req in *@p slot and sets
+ *  *@p slot to NULL if the client goes away first. Answer through
+ *  qc_http_take(), which detaches the watch. */
+void qc_http_hold(struct evhttp_request *req, struct evhttp_request **slot);
+/** @returns the held request (or NULL if the client left) and stops
+ *  watching; *@p slot is NULL afterwards. */
+struct evhttp_request *qc_http_take(struct evhttp_request **slot);
+
 /** SHA-256 of @p s, for qc_http_bearer_ok. */
 void qc_sha256(const void *data, size_t len, unsigned char out[32]);
 

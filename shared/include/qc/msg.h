@@ -35,6 +35,7 @@ typedef struct qc_msg_job {
     char event_id[64];
     char seg[24];
     int slot;             /**< 0 .. max_workers-1 */
+    int rev;              /**< alert revision: 0 the alert, 1.. upward revisions */
     qc_job_kind_t kind;
     double lat, lon, depth_km, mag;
     double prev_mag;      /**< for updates: who had already been reached; NAN if none */

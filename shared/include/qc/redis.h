@@ -54,6 +54,11 @@ int qc_redis_argv(qc_redis_t *r, qc_redis_cb cb, void *opaque, int argc,
 /** printf-style convenience (hiredis format rules). */
 int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, ...);
 
+/** SUBSCRIBE to @p channel on a connection used for nothing else; @p cb
+ *  gets every reply (["subscribe",...], ["message", channel, payload]) and a
+ *  NULL when the connection drops (subscribe again from the state callback). */
+int qc_redis_subscribe(qc_redis_t *r, const char *channel, qc_redis_cb cb, void *opaque);
+
 /** EVALSHA of @p script with @p nkeys keys followed by arguments (argv holds
  *  keys then args). On NOSCRIPT the script is sent with EVAL, which loads it,
  *  and the callback receives that reply. */

@@ -1,0 +1,333 @@
+/* chunk.c: one claimed chunk of a segment. For each record: already
+ * handed off (its bit is set)? deleted (empty slot)? can this person feel
+ * the quake at their own threshold? Then the send through the first
+ * channel whose driver is on, retries for transient failures until the
+ * alert's deadline, dead letters for the rest. When every record is
+ * settled the chunk's bits and counts go back to Redis in one script call.
+ *
+ * Sends wait in one process-wide queue for an in-flight slot: records of
+ * claimed chunks not yet completed are what a crash can duplicate, and
+ * that is bounded by QUAKECAST_MAX_INFLIGHT (job.c claims only within it). */
+#include <event2/event.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatcher.h"
+#include "qc/clock.h"
+#include "qc/geo.h"
+#include "qc/ipe.h"
+#include "qc/log.h"
+
+struct qc_item {
+    qc_chunk_t *c;
+    uint32_t i;          /* record index within the chunk */
+    uint16_t attempts;
+    uint8_t channel;
+    struct event *retry; /* allocated on the first retry only */
+    qc_item_t *qnext;
+};
+
+struct qc_chunk {
+    qc_job_t *job;
+    qc_disp_t *d;
+    long idx, start;
+    size_t n;
+    char *recbuf;
+    uint32_t *off, *len;
+    unsigned char *bits;
+    size_t nbytes;
+    qc_item_t *items;
+    size_t nitems, outstanding;
+    long targeted, notified, failed, dlq;
+    int64_t first_ms, last_ms;
+    bool starting;        /* records still being walked: do not finish yet */
+    bool finished;
+};
+
+typedef struct send_ctx {
+    qc_send_t s;
+    qc_subscriber_t sub;
+    qc_item_t *item;
+    char text[512];
+    char idem[160];
+    int64_t started_us;
+} send_ctx_t;
+
+static const qc_channel_t channel_order[] = { QC_CH_PUSH, QC_CH_WEBHOOK, QC_CH_TELEGRAM, QC_CH_SMS,
+                                              QC_CH_EMAIL, QC_CH_NULL };
+
+static void set_bit(qc_chunk_t *c, size_t i) { c->bits[i / 8] |= (unsigned char)(0x80u >> (i % 8)); }
+static bool get_bit(const qc_chunk_t *c, size_t i) { return c->bits[i / 8] & (0x80u >> (i % 8)); }
+
+void qc_chunk_free(qc_chunk_t *c)
+{
+    if (!c)
+        return;
+    for (size_t k = 0; k < c->nitems; k++)
+        if (c->items[k].retry)
+            event_free(c->items[k].retry);
+    free(c->items);
+    free(c->recbuf);
+    free(c->off);
+    free(c->len);
+    free(c->bits);
+    free(c);
+}
+
+static void maybe_finish(qc_chunk_t *c)
+{
+    if (c->starting || c->outstanding > 0 || c->finished)
+        return;
+    c->finished = true;
+    qc_chunk_result_t res = { .idx = c->idx, .bits = c->bits, .nbits_bytes = c->nbytes,
+                              .targeted = c->targeted, .notified = c->notified, .failed = c->failed,
+                              .dlq = c->dlq, .first_ms = c->first_ms, .last_ms = c->last_ms };
+    c->d->held_records -= (long)c->n;
+    qc_job_chunk_done(c->job, &res);
+    qc_jobs_kick(c->d);
+}
+
+static void settle(qc_item_t *it)
+{
+    qc_chunk_t *c = it->c;
+    c->outstanding--;
+    maybe_finish(c);
+}
+
+static void dead_letter(qc_chunk_t *c, size_t i, const char *sub_id, const char *channel,
+                        const char *reason, int attempts)
+{
+    qc_disp_dead_letter(c->d, qc_job_msg(c->job), sub_id, channel, reason, attempts);
+    c->dlq++;
+    qc_counter_add(c->d->m_dlq, 1);
+    set_bit(c, i); /* settled: a reclaim must not try again */
+}
+
+static void enqueue(qc_disp_t *d, qc_item_t *it)
+{
+    it->qnext = NULL;
+    if (d->queue_tail)
+        d->queue_tail->qnext = it;
+    else
+        d->queue_head = it;
+    d->queue_tail = it;
+}
+
+static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, const char *detail);
+
+static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
+{
+    qc_item_t *it = arg;
+    enqueue(it->c->d, it);
+    qc_sends_pump(it->c->d);
+}
+
+static void start_send(qc_disp_t *d, qc_item_t *it)
+{
+    qc_chunk_t *c = it->c;
+    const qc_msg_job_t *job = qc_job_msg(c->job);
+    if (!qc_job_lease_ok(c->job)) {
+        /* The lease may be gone: the next owner sends this one. */
+        qc_counter_add(d->m_skipped_lease, 1);
+        settle(it);
+        return;
+    }
+    send_ctx_t *x = malloc(sizeof *x);
+    char err[128];
+    if (!x || qc_subscriber_unpack(c->recbuf + c->off[it->i], c->len[it->i], &x->sub, err, sizeof err)) {
+        free(x);
+        settle(it);
+        return;
+    }
+    if (job->deadline_ms && qc_wall_ms() > job->deadline_ms) {
+        c->failed++;
+        dead_letter(c, it->i, x->sub.id, qc_channel_name(it->channel), "deadline_passed", it->attempts);
+        free(x);
+        settle(it);
+        return;
+    }
+    double epi = qc_geo_distance_km(job->lat, job->lon, x->sub.lat, x->sub.lon);
+    double hypo = qc_geo_hypo_km(epi, job->depth_km);
+    double mmi = qc_ipe_mmi(job->mag, hypo);
+    double seconds = qc_ipe_s_arrival_s(hypo) - (double)(qc_wall_ms() - job->origin_ms) / 1000.0;
+    qc_render_message(x->text, sizeof x->text, x->sub.lang, job, mmi, seconds);
+    /* Stable across retries and reclaims: alert, subscriber, channel. */
+    snprintf(x->idem, sizeof x->idem, "qc_%s_%d_%s_%s", job->alert_id, job->rev, x->sub.id,
+             qc_channel_name(it->channel));
+    x->item = it;
+    x->started_us = qc_mono_us();
+    x->s = (qc_send_t){ .sub = &x->sub, .job = job, .mmi = mmi, .seconds = seconds, .text = x->text,
+                        .idem_key = x->idem, .done = on_send_done, .opaque = x };
+    it->attempts++;
+    d->inflight++;
+    qc_gauge_set(d->m_inflight, (double)d->inflight);
+    if (d->drivers[it->channel]->send(d, &x->s)) {
+        d->inflight--;
+        c->failed++;
+        dead_letter(c, it->i, x->sub.id, qc_channel_name(it->channel), "send_failed_to_start", it->attempts);
+        free(x);
+        settle(it);
+    }
+}
+
+void qc_sends_pump(qc_disp_t *d)
+{
+    static __thread bool pumping; /* a synchronous driver re-enters via done() */
+    if (pumping)
+        return;
+    pumping = true;
+    while (d->queue_head && d->inflight < d->conf.max_inflight) {
+        qc_item_t *it = d->queue_head;
+        d->queue_head = it->qnext;
+        if (!d->queue_head)
+            d->queue_tail = NULL;
+        start_send(d, it);
+    }
+    pumping = false;
+}
+
+static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, const char *detail)
+{
+    send_ctx_t *x = s->opaque;
+    qc_item_t *it = x->item;
+    qc_chunk_t *c = it->c;
+    qc_disp_t *d = c->d;
+    d->inflight--;
+    qc_gauge_set(d->m_inflight, (double)d->inflight);
+    qc_hist_observe(d->m_send_seconds, (double)(qc_mono_us() - x->started_us) / 1e6);
+    const qc_msg_job_t *job = qc_job_msg(c->job);
+    if (o == QC_SEND_OK) {
+        int64_t now = qc_wall_ms();
+        c->notified++;
+        qc_counter_add(d->m_sent, 1);
+        if (!c->first_ms || now < c->first_ms)
+            c->first_ms = now;
+        if (now > c->last_ms)
+            c->last_ms = now;
+        set_bit(c, it->i);
+        settle(it);
+    } else if (o == QC_SEND_TRANSIENT && it->attempts < d->conf.max_attempts &&
+               (!job->deadline_ms || qc_wall_ms() < job->deadline_ms)) {
+        /* Capped exponential back-off with full jitter; a Retry-After the
+         * provider gave is a floor. */
+        long cap = d->conf.retry_base_ms << (it->attempts < 16 ? it->attempts : 16);
+        if (cap > d->conf.retry_max_ms || cap <= 0)
+            cap = d->conf.retry_max_ms;
+        long ms = (long)(drand48() * (double)cap);
+        if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
+            ms = retry_after_s * 1000;
+        qc_counter_add(d->m_retries, 1);
+        if (!it->retry)
+            it->retry = evtimer_new(d->base, on_retry_timer, it);
+        struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+        if (!it->retry || evtimer_add(it->retry, &tv)) {
+            c->failed++;
+            dead_letter(c, it->i, x->sub.id, qc_channel_name(it->channel), "retry_failed", it->attempts);
+            settle(it);
+        }
+    } else {
+        char reason[256];
+        snprintf(reason, sizeof reason, "%s: %s", o == QC_SEND_PERMANENT ? "permanent" : "gave_up",
+                 detail ? detail : "");
+        c->failed++;
+        qc_counter_add(d->m_failed, 1);
+        dead_letter(c, it->i, x->sub.id, qc_channel_name(it->channel), reason, it->attempts);
+        settle(it);
+    }
+    free(x);
+    qc_sends_pump(d);
+}
+
+int qc_chunk_start(qc_job_t *job, redisReply *r)
+{
+    qc_disp_t *d = qc_job_disp(job);
+    const qc_msg_job_t *m = qc_job_msg(job);
+    if (r->elements < 6 || r->element[1]->type != REDIS_REPLY_INTEGER ||
+        r->element[2]->type != REDIS_REPLY_INTEGER || r->element[4]->type != REDIS_REPLY_STRING ||
+        r->element[5]->type != REDIS_REPLY_ARRAY)
+        return -1;
+    redisReply *recs = r->element[5];
+    qc_chunk_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return -1;
+    c->job = job;
+    c->d = d;
+    c->idx = (long)r->element[1]->integer;
+    c->start = (long)r->element[2]->integer;
+    c->n = recs->elements;
+    c->nbytes = (c->n + 7) / 8;
+    size_t total = 0;
+    for (size_t i = 0; i < c->n; i++)
+        total += recs->element[i]->type == REDIS_REPLY_STRING ? recs->element[i]->len : 0;
+    c->recbuf = malloc(total + 1);
+    c->off = malloc((c->n + 1) * sizeof *c->off);
+    c->len = malloc((c->n + 1) * sizeof *c->len);
+    c->bits = calloc(c->nbytes + 1, 1);
+    c->items = calloc(c->n + 1, sizeof *c->items);
+    if (!c->recbuf || !c->off || !c->len || !c->bits || !c->items) {
+        qc_chunk_free(c);
+        return -1;
+    }
+    size_t have = r->element[4]->len < c->nbytes ? r->element[4]->len : c->nbytes;
+    memcpy(c->bits, r->element[4]->str, have);
+    size_t pos = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        redisReply *e = recs->element[i];
+        c->off[i] = (uint32_t)pos;
+        c->len[i] = e->type == REDIS_REPLY_STRING ? (uint32_t)e->len : 0;
+        if (c->len[i])
+            memcpy(c->recbuf + pos, e->str, c->len[i]);
+        pos += c->len[i];
+    }
+    qc_job_set_chunk(job, c);
+    d->held_records += (long)c->n;
+    c->starting = true;
+    double evlat = m->lat, evlon = m->lon;
+    for (size_t i = 0; i < c->n; i++) {
+        if (get_bit(c, i) || c->len[i] == 0)
+            continue; /* handed off before a reclaim, or deleted */
+        qc_subscriber_t sub;
+        char err[128];
+        if (qc_subscriber_unpack(c->recbuf + c->off[i], c->len[i], &sub, err, sizeof err)) {
+            char slot[24];
+            snprintf(slot, sizeof slot, "slot-%ld", c->start + (long)i);
+            qc_counter_add(d->m_records_bad, 1);
+            qc_log(QC_LOG_WARN, "record_undecodable", "seg", m->seg, "slot", slot, "error", err, NULL);
+            c->targeted++;
+            c->failed++;
+            dead_letter(c, i, slot, "", err, 0);
+            continue;
+        }
+        double epi = qc_geo_distance_km(evlat, evlon, sub.lat, sub.lon);
+        double hypo = qc_geo_hypo_km(epi, m->depth_km);
+        if (qc_ipe_mmi(m->mag, hypo) < sub.min_mmi)
+            continue;
+        /* An upward revision warns only those the first estimate missed. */
+        if (isfinite(m->prev_mag) && qc_ipe_mmi(m->prev_mag, hypo) >= sub.min_mmi)
+            continue;
+        c->targeted++;
+        int ch = -1;
+        for (size_t k = 0; k < sizeof channel_order / sizeof channel_order[0]; k++)
+            if ((sub.channels & (1u << channel_order[k])) && d->drivers[channel_order[k]]) {
+                ch = (int)channel_order[k];
+                break;
+            }
+        if (ch < 0) {
+            c->failed++;
+            dead_letter(c, i, sub.id, "", "no_enabled_channel", 0);
+            continue;
+        }
+        qc_item_t *it = &c->items[c->nitems++];
+        it->c = c;
+        it->i = (uint32_t)i;
+        it->channel = (uint8_t)ch;
+        c->outstanding++;
+        enqueue(d, it);
+    }
+    c->starting = false;
+    qc_sends_pump(d);
+    maybe_finish(c);
+    return 0;
+}

@@ -1,0 +1,437 @@
+/* job.c: one job = one worker slot of one segment run. The life of a job:
+ *
+ *   acquire ─OK─► claim ─► chunk.c sends ─► complete+claim-next ─► ... ─► release
+ *      └ BUSY / NOWORK / DONE / NORUN: nothing to do, the job is settled
+ *
+ * Every step is one Lua script on the segment's slot; complete also claims
+ * the next chunk, so a chunk costs one round trip. The lease is renewed
+ * every lease/3; once it may have expired (monotonic estimate from when the
+ * renewal was sent) no new send starts. The Kafka offset of the job is
+ * stored only when the job is settled. */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatcher.h"
+#include "qc/clock.h"
+#include "qc/log.h"
+
+struct qc_job {
+    qc_disp_t *d;
+    qc_msg_job_t msg;
+    char topic[64];
+    int32_t partition;
+    int64_t offset;
+    /* keys, all on the segment's hash tag */
+    char k_run[96], k_leases[100], k_chunks[100], k_bits[100], k_recs[64];
+    char token[48];
+    int64_t lease_deadline_mono; /* past this the lease may have expired */
+    int64_t op_sent;             /* when the last lease-extending script left */
+    int64_t renew_sent;
+    struct event *renew_ev, *retry_ev;
+    qc_chunk_t *chunk;           /* the chunk being sent, or NULL */
+    long chunk_size;             /* records per chunk of this run */
+    bool fenced, releasing, settled, waiting;
+    qc_job_t *wnext;
+    int redis_retries;
+    qc_job_t *next;
+};
+
+static void job_acquire(qc_job_t *j);
+static void job_settle(qc_job_t *j, const char *outcome);
+
+qc_disp_t *qc_job_disp(qc_job_t *job) { return job->d; }
+const qc_msg_job_t *qc_job_msg(qc_job_t *job) { return &job->msg; }
+const char *qc_job_seg(qc_job_t *job) { return job->msg.seg; }
+
+bool qc_job_lease_ok(qc_job_t *j)
+{
+    return !j->fenced && j->token[0] && qc_mono_ms() < j->lease_deadline_mono;
+}
+
+static void unwait(qc_disp_t *d, qc_job_t *j)
+{
+    if (!j->waiting)
+        return;
+    for (qc_job_t **pp = &d->waiting; *pp; pp = &(*pp)->wnext)
+        if (*pp == j) {
+            *pp = j->wnext;
+            break;
+        }
+    j->waiting = false;
+}
+
+static void unlink_job(qc_disp_t *d, qc_job_t *j)
+{
+    unwait(d, j);
+    for (qc_job_t **pp = &d->jobs; *pp; pp = &(*pp)->next)
+        if (*pp == j) {
+            *pp = j->next;
+            return;
+        }
+}
+
+static void job_free(qc_job_t *j)
+{
+    if (j->renew_ev)
+        event_free(j->renew_ev);
+    if (j->retry_ev)
+        event_free(j->retry_ev);
+    qc_chunk_free(j->chunk);
+    free(j);
+}
+
+static void job_settle(qc_job_t *j, const char *outcome)
+{
+    qc_disp_t *d = j->d;
+    if (j->settled)
+        return;
+    j->settled = true;
+    int64_t next = qc_offtrack_settle(d->offsets, j->partition, j->offset);
+    if (next >= 0)
+        qc_kcons_store(d->jobs_in, j->topic, j->partition, next);
+    qc_log(QC_LOG_DEBUG, "job_settled", "seg", j->msg.seg, "alert_id", j->msg.alert_id, "outcome", outcome, NULL);
+    unlink_job(d, j);
+    d->jobs_active--;
+    job_free(j);
+    if (d->jobs_active < d->conf.max_jobs)
+        qc_kcons_pause(d->jobs_in, false);
+}
+
+/* Retries a Redis step after a short pause: Redis restarts, the job stays. */
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    qc_job_t *j = arg;
+    job_acquire(j);
+}
+
+static void retry_later(qc_job_t *j)
+{
+    j->redis_retries++;
+    if (j->msg.deadline_ms && qc_wall_ms() > j->msg.deadline_ms) {
+        job_settle(j, "deadline_passed");
+        return;
+    }
+    /* Whatever we held is gone or will expire: start again from acquire. */
+    j->token[0] = '\0';
+    qc_chunk_free(j->chunk);
+    j->chunk = NULL;
+    long ms = 100L << (j->redis_retries < 5 ? j->redis_retries : 5);
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(j->retry_ev, &tv);
+}
+
+static void run_script(qc_job_t *j, qc_script_t s, int nkeys, int argc, const char **argv, qc_redis_cb cb)
+{
+    size_t lens[16];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    j->op_sent = qc_mono_ms();
+    if (qc_redis_script(j->d->redis, s, nkeys, argc, argv, lens, cb, j))
+        retry_later(j);
+}
+
+static void on_released(redisReply *r, void *opaque)
+{
+    job_settle(opaque, "released");
+}
+
+static void job_release(qc_job_t *j, const char *why)
+{
+    if (j->releasing)
+        return;
+    j->releasing = true;
+    evtimer_del(j->renew_ev);
+    if (!j->token[0] || j->fenced) {
+        job_settle(j, why);
+        return;
+    }
+    const char *argv[] = { j->k_run, j->k_leases, j->token };
+    size_t lens[] = { strlen(argv[0]), strlen(argv[1]), strlen(argv[2]) };
+    if (qc_redis_script(j->d->redis, QC_SCRIPT_RELEASE, 2, 3, argv, lens, on_released, j))
+        job_settle(j, why);
+}
+
+static void lost_lease(qc_job_t *j, const char *where)
+{
+    j->fenced = true;
+    qc_counter_add(j->d->m_fenced, 1);
+    qc_log(QC_LOG_WARN, "lease_lost", "seg", j->msg.seg, "alert_id", j->msg.alert_id, "at", where, NULL);
+    /* Sends in flight finish; their chunk is not completed (the next owner
+     * reclaims it and sends to whoever is still unmarked). */
+    if (!j->chunk)
+        job_release(j, "fenced");
+}
+
+/* A claim-shaped reply: {'OK', idx, start, reclaimed, bits, {records}} or a word. */
+static void on_claim_reply(qc_job_t *j, redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING) {
+        if (r && r->type == REDIS_REPLY_ERROR)
+            qc_log(QC_LOG_ERROR, "script_error", "seg", j->msg.seg, "error", r->str, NULL);
+        retry_later(j);
+        return;
+    }
+    const char *w = r->element[0]->str;
+    if (!strcmp(w, "OK")) {
+        /* Counted from when the script left, not when it answered: a slow
+         * link makes us stop early, never late. */
+        j->lease_deadline_mono = j->op_sent + j->d->conf.lease_ms * 9 / 10;
+        if (r->elements >= 4 && r->element[3]->integer)
+            qc_counter_add(j->d->m_chunks_reclaimed, 1);
+        if (qc_chunk_start(j, r)) {
+            qc_log(QC_LOG_ERROR, "chunk_start_failed", "seg", j->msg.seg, NULL);
+            job_release(j, "internal");
+        }
+        return;
+    }
+    if (!strcmp(w, "FENCED")) {
+        lost_lease(j, "claim");
+        return;
+    }
+    job_release(j, !strcmp(w, "DONE") ? "done" : "nowork");
+}
+
+static void on_claim(redisReply *r, void *opaque) { on_claim_reply(opaque, r); }
+
+/* Records claimed and not completed are what a crash can send twice: a job
+ * claims only while the whole process stays within QUAKECAST_MAX_INFLIGHT. */
+static bool room_for_chunk(const qc_job_t *j)
+{
+    return j->d->held_records == 0 || j->d->held_records + j->chunk_size <= j->d->conf.max_inflight;
+}
+
+static void job_wait(qc_job_t *j)
+{
+    if (j->waiting)
+        return;
+    j->waiting = true;
+    j->wnext = NULL;
+    qc_job_t **pp = &j->d->waiting;
+    while (*pp)
+        pp = &(*pp)->wnext;
+    *pp = j;
+}
+
+static void job_claim(qc_job_t *j)
+{
+    if (!room_for_chunk(j)) {
+        job_wait(j);
+        return;
+    }
+    char lease[24];
+    snprintf(lease, sizeof lease, "%ld", j->d->conf.lease_ms);
+    const char *argv[] = { j->k_run, j->k_leases, j->k_chunks, j->k_bits, j->k_recs, j->token, lease };
+    run_script(j, QC_SCRIPT_CLAIM, 5, 7, argv, on_claim);
+}
+
+static void on_complete(redisReply *r, void *opaque)
+{
+    qc_job_t *j = opaque;
+    qc_chunk_free(j->chunk);
+    j->chunk = NULL;
+    if (j->fenced) {
+        job_release(j, "fenced");
+        return;
+    }
+    /* {'OK'} alone: completed without claiming, because there was no room. */
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_STRING &&
+        !strcmp(r->element[0]->str, "OK")) {
+        j->lease_deadline_mono = j->op_sent + j->d->conf.lease_ms * 9 / 10;
+        if (j->d->stopping)
+            job_release(j, "stopping");
+        else
+            job_claim(j);
+        return;
+    }
+    on_claim_reply(j, r);
+}
+
+void qc_jobs_kick(qc_disp_t *d)
+{
+    while (d->waiting) {
+        qc_job_t *j = d->waiting;
+        if (!room_for_chunk(j))
+            return;
+        d->waiting = j->wnext;
+        j->waiting = false;
+        if (j->fenced || !qc_job_lease_ok(j))
+            job_release(j, "lease_expired_while_waiting");
+        else
+            job_claim(j);
+    }
+}
+
+void qc_job_chunk_done(qc_job_t *j, const qc_chunk_result_t *res)
+{
+    qc_disp_t *d = j->d;
+    qc_counter_add(d->m_chunks, 1);
+    if (j->fenced) {
+        qc_chunk_free(j->chunk);
+        j->chunk = NULL;
+        job_release(j, "fenced");
+        return;
+    }
+    char lease[24], idx[24], t[24], n[24], f[24], q[24], first[24], last[24];
+    snprintf(lease, sizeof lease, "%ld", d->conf.lease_ms);
+    snprintf(idx, sizeof idx, "%ld", res->idx);
+    snprintf(t, sizeof t, "%ld", res->targeted);
+    snprintf(n, sizeof n, "%ld", res->notified);
+    snprintf(f, sizeof f, "%ld", res->failed);
+    snprintf(q, sizeof q, "%ld", res->dlq);
+    snprintf(first, sizeof first, "%lld", (long long)res->first_ms);
+    snprintf(last, sizeof last, "%lld", (long long)res->last_ms);
+    bool next = !d->stopping && d->held_records + j->chunk_size <= d->conf.max_inflight;
+    const char *argv[] = { j->k_run, j->k_leases, j->k_chunks, j->k_bits, j->k_recs, j->token, lease, idx,
+                           (const char *)res->bits, t, n, f, q, first, last, next ? "1" : "0" };
+    size_t lens[16];
+    for (int i = 0; i < 16; i++)
+        lens[i] = i == 8 ? res->nbits_bytes : strlen(argv[i]);
+    j->op_sent = qc_mono_ms();
+    if (qc_redis_script(d->redis, QC_SCRIPT_COMPLETE, 5, 16, argv, lens, on_complete, j)) {
+        /* Redis is away: the chunk stays claimed by us and will be
+         * reclaimed after our lease expires; sends were made, so at most
+         * this chunk's hand-offs repeat (the in-flight bound). */
+        qc_chunk_free(j->chunk);
+        j->chunk = NULL;
+        retry_later(j);
+    }
+}
+
+static void on_renewed(redisReply *r, void *opaque)
+{
+    qc_job_t *j = opaque;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING)
+        return; /* no news: the deadline estimate stands */
+    if (!strcmp(r->element[0]->str, "FENCED"))
+        lost_lease(j, "renew");
+    else if (j->renew_sent + j->d->conf.lease_ms * 9 / 10 > j->lease_deadline_mono)
+        j->lease_deadline_mono = j->renew_sent + j->d->conf.lease_ms * 9 / 10;
+}
+
+static void on_renew_tick(evutil_socket_t fd, short what, void *arg)
+{
+    qc_job_t *j = arg;
+    if (!j->token[0] || j->fenced || j->releasing)
+        return;
+    char lease[24];
+    snprintf(lease, sizeof lease, "%ld", j->d->conf.lease_ms);
+    const char *argv[] = { j->k_run, j->k_leases, j->token, lease };
+    size_t lens[] = { strlen(argv[0]), strlen(argv[1]), strlen(argv[2]), strlen(argv[3]) };
+    j->renew_sent = qc_mono_ms();
+    qc_redis_script(j->d->redis, QC_SCRIPT_RENEW, 2, 4, argv, lens, on_renewed, j);
+}
+
+static void on_acquired(redisReply *r, void *opaque)
+{
+    qc_job_t *j = opaque;
+    qc_disp_t *d = j->d;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING) {
+        retry_later(j);
+        return;
+    }
+    const char *w = r->element[0]->str;
+    if (!strcmp(w, "OK") && r->elements >= 2) {
+        snprintf(j->token, sizeof j->token, "%s", r->element[1]->str);
+        j->chunk_size = r->elements >= 4 && r->element[3]->type == REDIS_REPLY_INTEGER
+                            ? (long)r->element[3]->integer : 512;
+        j->lease_deadline_mono = j->op_sent + d->conf.lease_ms * 9 / 10;
+        qc_counter_add(d->m_leases_granted, 1);
+        struct timeval tv = { d->conf.lease_ms / 3000, (d->conf.lease_ms / 3 % 1000) * 1000 };
+        evtimer_add(j->renew_ev, &tv);
+        job_claim(j);
+        return;
+    }
+    if (!strcmp(w, "STALE_EPOCH")) {
+        d->epoch = 0;
+        qc_job_on_redis(d, true);
+        retry_later(j);
+        return;
+    }
+    if (!strcmp(w, "BUSY"))
+        qc_counter_add(d->m_leases_busy, 1);
+    job_settle(j, w);
+}
+
+static void job_acquire(qc_job_t *j)
+{
+    qc_disp_t *d = j->d;
+    if (!d->epoch) {
+        retry_later(j);
+        return;
+    }
+    char epoch[24], lease[24];
+    snprintf(epoch, sizeof epoch, "%ld", d->epoch);
+    snprintf(lease, sizeof lease, "%ld", d->conf.lease_ms);
+    const char *argv[] = { j->k_run, j->k_leases, j->k_chunks, epoch, lease };
+    run_script(j, QC_SCRIPT_ACQUIRE, 3, 5, argv, on_acquired);
+}
+
+void qc_job_on_message(rd_kafka_message_t *msg, void *opaque)
+{
+    qc_disp_t *d = opaque;
+    qc_job_t *j = calloc(1, sizeof *j);
+    if (!j) {
+        rd_kafka_message_destroy(msg);
+        return;
+    }
+    j->d = d;
+    snprintf(j->topic, sizeof j->topic, "%s", rd_kafka_topic_name(msg->rkt));
+    j->partition = msg->partition;
+    j->offset = msg->offset;
+    char err[128];
+    int rc = qc_msg_job_unpack(msg->payload, msg->len, &j->msg, err, sizeof err);
+    rd_kafka_message_destroy(msg);
+    qc_offtrack_begin(d->offsets, j->partition, j->offset);
+    j->next = d->jobs;
+    d->jobs = j;
+    d->jobs_active++;
+    if (d->jobs_active >= d->conf.max_jobs)
+        qc_kcons_pause(d->jobs_in, true);
+    j->renew_ev = evtimer_new(d->base, on_renew_tick, j);
+    j->retry_ev = evtimer_new(d->base, on_retry, j);
+    if (rc || !j->renew_ev || !j->retry_ev) {
+        char off[32];
+        snprintf(off, sizeof off, "%lld", (long long)j->offset);
+        qc_counter_add(d->m_jobs_bad, 1);
+        qc_log(QC_LOG_WARN, "kafka_record_skipped", "topic", QC_TOPIC_DISPATCH, "offset", off, "error",
+               rc ? err : "out of memory", NULL);
+        job_settle(j, "undecodable");
+        return;
+    }
+    qc_counter_add(d->m_jobs, 1);
+    event_assign(j->renew_ev, d->base, -1, EV_PERSIST, on_renew_tick, j);
+    const char *seg = j->msg.seg;
+    snprintf(j->k_run, sizeof j->k_run, "qc:run:{%s}:%s:%d", seg, j->msg.alert_id, j->msg.rev);
+    snprintf(j->k_leases, sizeof j->k_leases, "%s:l", j->k_run);
+    snprintf(j->k_chunks, sizeof j->k_chunks, "%s:c", j->k_run);
+    snprintf(j->k_bits, sizeof j->k_bits, "%s:d", j->k_run);
+    snprintf(j->k_recs, sizeof j->k_recs, "qc:seg:{%s}:r", seg);
+    job_acquire(j);
+}
+
+static void on_epoch(redisReply *r, void *opaque)
+{
+    qc_disp_t *d = opaque;
+    if (r && r->type == REDIS_REPLY_INTEGER) {
+        d->epoch = (long)r->integer;
+        char e[24];
+        snprintf(e, sizeof e, "%ld", d->epoch);
+        qc_log(QC_LOG_INFO, "fencing_epoch", "epoch", e, NULL);
+    }
+}
+
+void qc_job_on_redis(qc_disp_t *d, bool up)
+{
+    if (!up) {
+        d->epoch = 0;
+        return;
+    }
+    const char *run_id = qc_redis_run_id(d->redis);
+    const char *argv[] = { "qc:epoch", run_id };
+    size_t lens[] = { 8, strlen(run_id) };
+    qc_redis_script(d->redis, QC_SCRIPT_EPOCH, 1, 2, argv, lens, on_epoch, d);
+}
+
+void qc_job_set_chunk(qc_job_t *j, qc_chunk_t *c) { j->chunk = c; }

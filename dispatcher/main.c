@@ -1,0 +1,222 @@
+/* main.c: quakecast-dispatcher start-up, heartbeat and shutdown. */
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dispatcher.h"
+#include "qc/clock.h"
+#include "qc/err.h"
+#include "qc/log.h"
+
+#define OFF(f) offsetof(qc_dconf_t, f)
+const qc_conf_def_t qc_dconf_defs[] = {
+    { "QUAKECAST_HTTP_ADDR", QC_CONF_STR, "0.0.0.0", 1, 0, OFF(http_addr), 0, "Address of /healthz, /readyz, /metrics" },
+    { "QUAKECAST_HTTP_PORT", QC_CONF_INT, "9090", 0, 65535, OFF(http_port), 0, "Port of /healthz, /readyz, /metrics" },
+    { "QUAKECAST_KAFKA_BOOTSTRAP", QC_CONF_STR, "127.0.0.1:9092", 1, 0, OFF(kafka_bootstrap), 0, "Kafka bootstrap servers" },
+    { "QUAKECAST_REDIS_URL", QC_CONF_STR, "redis://127.0.0.1:6379/0", 1, 0, OFF(redis_url), 0, "Redis URL" },
+    { "QUAKECAST_LOG_LEVEL", QC_CONF_STR, "info", 1, 0, OFF(log_level), 0, "debug, info, warn or error" },
+    { "QUAKECAST_INSTANCE", QC_CONF_STR, "dispatcher", 1, 0, OFF(instance), 0, "Name of this process (logs, heartbeats, Kafka client id)" },
+    { "QUAKECAST_LEASE_MS", QC_CONF_INT, "10000", 500, 600000, OFF(lease_ms), 0, "Lease on a segment run; renewed every third of it" },
+    { "QUAKECAST_MAX_INFLIGHT", QC_CONF_INT, "4096", 1, 1000000, OFF(max_inflight), 0, "Records claimed and not yet marked, per process: the bound on duplicates if it dies" },
+    { "QUAKECAST_MAX_JOBS", QC_CONF_INT, "32", 1, 100000, OFF(max_jobs), 0, "Segment jobs worked on at once" },
+    { "QUAKECAST_HTTP_CONNECTIONS", QC_CONF_INT, "64", 1, 10000, OFF(http_connections), 0, "Connections per provider host" },
+    { "QUAKECAST_HTTP_TIMEOUT_MS", QC_CONF_INT, "5000", 100, 120000, OFF(http_timeout_ms), 0, "Timeout of one provider request" },
+    { "QUAKECAST_RETRY_BASE_MS", QC_CONF_INT, "200", 1, 60000, OFF(retry_base_ms), 0, "First retry back-off (doubles, full jitter)" },
+    { "QUAKECAST_RETRY_MAX_MS", QC_CONF_INT, "10000", 1, 600000, OFF(retry_max_ms), 0, "Back-off cap" },
+    { "QUAKECAST_MAX_ATTEMPTS", QC_CONF_INT, "8", 1, 1000, OFF(max_attempts), 0, "Attempts per message before it is dead-lettered" },
+    { "QUAKECAST_WEBHOOK_ALLOW_PRIVATE", QC_CONF_BOOL, "0", 1, 0, OFF(webhook_allow_private), 0, "Allow webhook targets on loopback or private addresses" },
+    { "QUAKECAST_HTTP2", QC_CONF_INT, "1", 0, 2, OFF(http2), 0, "0 HTTP/1.1, 1 HTTP/2 over TLS, 2 also h2c on plain http" },
+    { NULL, 0, NULL, 0, 0, 0, 0, NULL },
+};
+
+void qc_disp_dead_letter(qc_disp_t *d, const qc_msg_job_t *job, const char *sub_id, const char *channel,
+                         const char *reason, int attempts)
+{
+    qc_msg_dlq_t m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.alert_id, sizeof m.alert_id, "%s", job->alert_id);
+    snprintf(m.seg, sizeof m.seg, "%s", job->seg);
+    snprintf(m.subscriber_id, sizeof m.subscriber_id, "%s", sub_id);
+    snprintf(m.channel, sizeof m.channel, "%s", channel);
+    snprintf(m.reason, sizeof m.reason, "%s", reason);
+    m.attempts = attempts;
+    m.ts_ms = qc_wall_ms();
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    qc_msg_dlq_pack(&m, &sb);
+    if (qc_kprod_send(d->producer, QC_TOPIC_DLQ, job->alert_id, strlen(job->alert_id), sb.data, sb.size, NULL, NULL))
+        qc_log(QC_LOG_ERROR, "dlq_produce_failed", "alert_id", job->alert_id, "reason", reason, NULL);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static bool is_ready(void *opaque, char *why, size_t whysz)
+{
+    qc_disp_t *d = opaque;
+    if (!qc_redis_up(d->redis) || !d->epoch) {
+        snprintf(why, whysz, "redis not connected");
+        return false;
+    }
+    if (!qc_kcons_assigned(d->jobs_in)) {
+        snprintf(why, whysz, "no partitions of %s assigned yet", QC_TOPIC_DISPATCH);
+        return false;
+    }
+    return true;
+}
+
+static void on_redis_state(qc_redis_t *r, bool up, void *opaque)
+{
+    qc_job_on_redis(opaque, up);
+}
+
+/* Heartbeat: the processor counts live dispatchers for sizing. */
+static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+    qc_disp_t *d = arg;
+    if (qc_redis_up(d->redis))
+        qc_redis_cmd(d->redis, NULL, NULL, "ZADD qc:dispatchers %lld %s", (long long)qc_wall_ms(), d->conf.instance);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    qc_disp_t *d = arg;
+    qc_log(QC_LOG_INFO, "shutdown", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    /* Leases are simply left to expire or released by jobs as they finish;
+     * unfinished work is reclaimed by others. */
+    d->stopping = true;
+    event_base_loopexit(d->base, NULL);
+}
+
+static double g_jobs(void *o) { return (double)((qc_disp_t *)o)->jobs_active; }
+static double g_held(void *o) { return (double)((qc_disp_t *)o)->held_records; }
+
+static void register_metrics(qc_disp_t *d)
+{
+    qc_metrics_t *m = d->metrics;
+    d->m_jobs = qc_metrics_counter(m, "quakecast_jobs_total", NULL, "Segment jobs consumed");
+    d->m_jobs_bad = qc_metrics_counter(m, "quakecast_bad_input_total", "kind=\"kafka_record\"", "Bad input refused, by kind");
+    d->m_records_bad = qc_metrics_counter(m, "quakecast_bad_input_total", "kind=\"segment_record\"", "Bad input refused, by kind");
+    d->m_leases_granted = qc_metrics_counter(m, "quakecast_leases_total", "result=\"granted\"", "Lease requests by result");
+    d->m_leases_busy = qc_metrics_counter(m, "quakecast_leases_total", "result=\"busy\"", "Lease requests by result");
+    d->m_fenced = qc_metrics_counter(m, "quakecast_fence_rejections_total", NULL, "Writes refused because our lease had expired");
+    d->m_chunks = qc_metrics_counter(m, "quakecast_chunks_total", NULL, "Chunks processed");
+    d->m_chunks_reclaimed = qc_metrics_counter(m, "quakecast_chunks_reclaimed_total", NULL, "Chunks taken over from an expired lease holder");
+    d->m_sent = qc_metrics_counter(m, "quakecast_notifications_total", "result=\"sent\"", "Notification outcomes");
+    d->m_failed = qc_metrics_counter(m, "quakecast_notifications_total", "result=\"failed\"", "Notification outcomes");
+    d->m_dlq = qc_metrics_counter(m, "quakecast_dead_letters_total", NULL, "Records sent to quake.dlq");
+    d->m_retries = qc_metrics_counter(m, "quakecast_send_retries_total", NULL, "Transient failures retried");
+    d->m_skipped_lease = qc_metrics_counter(m, "quakecast_sends_skipped_total", "reason=\"lease_expired\"", "Sends not started because the lease may have expired");
+    d->m_inflight = qc_metrics_gauge(m, "quakecast_inflight_sends", NULL, "Sends in flight");
+    static const double b[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
+    d->m_send_seconds = qc_metrics_histogram(m, "quakecast_send_seconds", NULL, "Provider call duration", b, 12);
+    qc_metrics_gauge_fn(m, "quakecast_jobs_active", NULL, "Jobs being worked on", g_jobs, d);
+    qc_metrics_gauge_fn(m, "quakecast_records_held", NULL, "Records of claimed, uncompleted chunks", g_held, d);
+}
+
+int main(int argc, char **argv)
+{
+    qc_disp_t d;
+    memset(&d, 0, sizeof d);
+    char err[512];
+    int rc = 1;
+    if (argc > 1) {
+        if (!strcmp(argv[1], "--config-markdown")) {
+            qc_conf_print_markdown(stdout, qc_dconf_defs);
+            return 0;
+        }
+        fprintf(stderr, "usage: quakecast-dispatcher [--help | --config-markdown]\n\nConfiguration (environment):\n");
+        qc_conf_print_help(stderr, qc_dconf_defs);
+        return strcmp(argv[1], "--help") ? 2 : 0;
+    }
+    if (qc_conf_load(qc_dconf_defs, &d.conf, err, sizeof err)) {
+        fprintf(stderr, "quakecast-dispatcher: configuration: %s\n", err);
+        return 2;
+    }
+    qc_log_level_t lvl;
+    if (qc_log_level_parse(d.conf.log_level, &lvl)) {
+        fprintf(stderr, "quakecast-dispatcher: configuration: QUAKECAST_LOG_LEVEL: not a level\n");
+        goto out_conf;
+    }
+    qc_log_init("dispatcher", lvl);
+    srand48((long)time(NULL) ^ (long)getpid());
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    d.base = event_base_new();
+    d.metrics = qc_metrics_new();
+    d.offsets = qc_offtrack_new();
+    if (!d.base || !d.metrics || !d.offsets)
+        goto out;
+    register_metrics(&d);
+    qc_httpc_opts_t ho = { .max_total_connections = d.conf.http_connections * 4,
+                           .max_host_connections = d.conf.http_connections,
+                           .timeout_ms = d.conf.http_timeout_ms, .connect_timeout_ms = 3000,
+                           .http2 = (int)d.conf.http2 };
+    d.http = qc_httpc_new(d.base, &ho);
+    if (!d.http) {
+        qc_log(QC_LOG_ERROR, "startup_failed", "error", "http client", NULL);
+        goto out;
+    }
+    d.drivers[QC_CH_WEBHOOK] = &qc_channel_webhook;
+    d.drivers[QC_CH_NULL] = &qc_channel_null;
+    for (int c = 0; c < QC_CH_COUNT_; c++)
+        qc_log(QC_LOG_INFO, "channel", "name", qc_channel_name((qc_channel_t)c), "state",
+               d.drivers[c] ? "on" : "off (not configured)", NULL);
+    d.redis = qc_redis_new(d.base, d.conf.redis_url, on_redis_state, &d, err, sizeof err);
+    if (!d.redis) {
+        qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
+        goto out;
+    }
+    char cid[128];
+    snprintf(cid, sizeof cid, "quakecast-%s", d.conf.instance);
+    d.producer = qc_kprod_new(d.base, d.conf.kafka_bootstrap, cid, err, sizeof err);
+    const char *topics[] = { QC_TOPIC_DISPATCH };
+    d.jobs_in = d.producer ? qc_kcons_new(d.base, d.conf.kafka_bootstrap, "quakecast-dispatcher", cid, topics, 1,
+                                          qc_job_on_message, &d, err, sizeof err)
+                           : NULL;
+    if (!d.producer || !d.jobs_in) {
+        qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
+        goto out;
+    }
+    d.httpd = qc_httpd_new(d.base, d.conf.http_addr, (int)d.conf.http_port, d.metrics, is_ready, &d, err, sizeof err);
+    if (!d.httpd) {
+        qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
+        goto out;
+    }
+    d.heartbeat = event_new(d.base, -1, EV_PERSIST, on_heartbeat, &d);
+    struct timeval two = { 2, 0 };
+    event_add(d.heartbeat, &two);
+    d.sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
+    d.sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
+    event_add(d.sigint, NULL);
+    event_add(d.sigterm, NULL);
+    char port[16];
+    snprintf(port, sizeof port, "%d", qc_httpd_port(d.httpd));
+    qc_log(QC_LOG_INFO, "started", "port", port, "instance", d.conf.instance, NULL);
+    event_base_dispatch(d.base);
+    rc = 0;
+out:
+    if (d.heartbeat)
+        event_free(d.heartbeat);
+    if (d.sigint)
+        event_free(d.sigint);
+    if (d.sigterm)
+        event_free(d.sigterm);
+    qc_httpd_destroy(d.httpd);
+    qc_kcons_destroy(d.jobs_in);
+    qc_kprod_destroy(d.producer, 2000);
+    qc_httpc_destroy(d.http);
+    qc_redis_destroy(d.redis);
+    qc_offtrack_destroy(d.offsets);
+    qc_metrics_destroy(d.metrics);
+    if (d.base)
+        event_base_free(d.base);
+    curl_global_cleanup();
+out_conf:
+    qc_conf_free(qc_dconf_defs, &d.conf);
+    return rc;
+}

@@ -1,0 +1,335 @@
+/* decide.c: the consumer of quake.events. For each event: is it one we
+ * warn about, which segments can feel it, is it new or a revision of an
+ * alert (association), then the plan: run state per segment and jobs on
+ * quake.dispatch, nearest segment first. Events are decided one at a time
+ * (the consumer is paused meanwhile), so revisions of one quake are seen in
+ * order; a decision takes a few milliseconds. */
+#include <event2/event.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "processor.h"
+#include "qc/clock.h"
+#include "qc/geo.h"
+#include "qc/ipe.h"
+#include "qc/log.h"
+#include "qc/msg.h"
+#include "qc/subscriber.h"
+
+typedef struct target {
+    char seg[24];
+    double dist_km;
+    long total;
+    long maxw;
+} target_t;
+
+typedef struct decide {
+    qc_proc_t *p;
+    rd_kafka_message_t *kmsg; /* offset stored, then destroyed, at finish */
+    qc_msg_event_t m;
+    int64_t t0_us;
+    char decision[16];
+    char reason[48];
+    char alert_id[24];
+    int rev;
+    double prev_mag;
+    target_t *targets;
+    size_t ntargets, outstanding;
+    qc_sizing_t sizing;
+} decide_t;
+
+static void finish(decide_t *d)
+{
+    qc_proc_t *p = d->p;
+    char ot[32];
+    qc_iso8601_format(d->m.ev.origin_ms, ot, sizeof ot);
+    json_t *j = json_pack("{s:s,s:s,s:f,s:f,s:f,s:f,s:s,s:s,s:s,s:s,s:s?}",
+                          "event_id", d->m.ev.id, "source", d->m.ev.source, "magnitude",
+                          d->m.ev.has_mag ? d->m.ev.mag : 0.0, "latitude", d->m.ev.lat,
+                          "longitude", d->m.ev.lon, "depth_km", d->m.ev.depth_km, "origin_time", ot,
+                          "type", d->m.ev.type[0] ? d->m.ev.type : "earthquake", "decision", d->decision,
+                          "reason", d->reason, "alert_id", d->alert_id[0] ? d->alert_id : NULL);
+    if (j && !d->m.ev.has_mag)
+        json_object_set_new(j, "magnitude", json_null());
+    if (j && d->ntargets)
+        json_object_set_new(j, "segments", json_integer((json_int_t)d->ntargets));
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (s) {
+        qc_pending_publish(p, d->m.corr, s);
+        free(s);
+    }
+    json_decref(j);
+    qc_series_t *c = !strcmp(d->decision, "alert") ? p->m_alerts
+                     : !strcmp(d->decision, "update") ? p->m_updates
+                     : !strcmp(d->decision, "duplicate") ? p->m_duplicates : p->m_ignored;
+    qc_counter_add(c, 1);
+    qc_log(QC_LOG_INFO, "event_decided", "event_id", d->m.ev.id, "decision", d->decision, "reason",
+           d->reason, "alert_id", d->alert_id, NULL);
+    qc_kcons_store(p->events, rd_kafka_topic_name(d->kmsg->rkt), d->kmsg->partition, d->kmsg->offset + 1);
+    rd_kafka_message_destroy(d->kmsg);
+    free(d->targets);
+    free(d);
+    qc_kcons_pause(p->events, false);
+}
+
+static void decide_set(decide_t *d, const char *decision, const char *reason)
+{
+    snprintf(d->decision, sizeof d->decision, "%s", decision);
+    snprintf(d->reason, sizeof d->reason, "%s", reason);
+}
+
+static int cmp_target(const void *a, const void *b)
+{
+    double x = ((const target_t *)a)->dist_km, y = ((const target_t *)b)->dist_km;
+    return x < y ? -1 : x > y;
+}
+
+/* Distance from the epicentre to the nearest point of a cell: an upper
+ * bound on the intensity anyone in the cell can feel. */
+static double cell_min_distance(double lat0, double lon0, double elat, double elon)
+{
+    double la = elat < lat0 ? lat0 : elat > lat0 + QC_CELL_DEG ? lat0 + QC_CELL_DEG : elat;
+    double lo = elon < lon0 ? lon0 : elon > lon0 + QC_CELL_DEG ? lon0 + QC_CELL_DEG : elon;
+    return qc_geo_distance_km(elat, elon, la, lo);
+}
+
+static void produce_jobs(decide_t *d)
+{
+    qc_proc_t *p = d->p;
+    qc_msg_job_t job;
+    memset(&job, 0, sizeof job);
+    snprintf(job.alert_id, sizeof job.alert_id, "%s", d->alert_id);
+    snprintf(job.event_id, sizeof job.event_id, "%s", d->m.ev.id);
+    job.rev = d->rev;
+    job.kind = d->rev ? QC_JOB_UPDATE : QC_JOB_ALERT;
+    job.lat = d->m.ev.lat;
+    job.lon = d->m.ev.lon;
+    job.depth_km = d->m.ev.depth_km;
+    job.mag = d->m.ev.mag;
+    job.prev_mag = d->prev_mag;
+    job.origin_ms = d->m.ev.origin_ms;
+    job.deadline_ms = d->m.ev.origin_ms + p->conf.alert_deadline_s * 1000;
+    job.issued_ms = qc_wall_ms();
+    snprintf(job.place, sizeof job.place, "%s", d->m.ev.place);
+    long njobs = 0;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    for (size_t i = 0; i < d->ntargets; i++) {
+        target_t *t = &d->targets[i];
+        if (t->total <= 0)
+            continue;
+        snprintf(job.seg, sizeof job.seg, "%s", t->seg);
+        for (long s = 0; s < t->maxw; s++) {
+            job.slot = (int)s;
+            msgpack_sbuffer_clear(&sb);
+            qc_msg_job_pack(&job, &sb);
+            char key[48];
+            int kl = snprintf(key, sizeof key, "%s:%ld", t->seg, s);
+            if (qc_kprod_send(p->producer, QC_TOPIC_DISPATCH, key, (size_t)kl, sb.data, sb.size, NULL, NULL) == 0)
+                njobs++;
+        }
+    }
+    msgpack_sbuffer_destroy(&sb);
+    qc_counter_add(p->m_jobs, (uint64_t)njobs);
+    qc_hist_observe(p->m_plan_seconds, (double)(qc_mono_us() - d->t0_us) / 1e6);
+    char ak[64];
+    snprintf(ak, sizeof ak, "qc:alert:%s", d->alert_id);
+    qc_redis_cmd(p->redis, NULL, NULL, "HSET %s state dispatching", ak);
+}
+
+static void on_run_init(redisReply *r, void *opaque)
+{
+    target_t *t = opaque;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDIS_REPLY_INTEGER &&
+        r->element[2]->type == REDIS_REPLY_INTEGER) {
+        t->total = (long)r->element[0]->integer;
+        t->maxw = (long)r->element[2]->integer;
+    } else {
+        t->total = -1;
+    }
+}
+
+static void on_plan_done(redisReply *r, void *opaque)
+{
+    decide_t *d = opaque;
+    (void)r;
+    long failed = 0;
+    for (size_t i = 0; i < d->ntargets; i++)
+        if (d->targets[i].total < 0)
+            failed++;
+    if (failed) {
+        char n[24];
+        snprintf(n, sizeof n, "%ld", failed);
+        qc_log(QC_LOG_ERROR, "plan_segments_failed", "alert_id", d->alert_id, "segments", n, NULL);
+    }
+    produce_jobs(d);
+    finish(d);
+}
+
+/* Writes the alert record and one run per target segment, then produces
+ * the jobs once Redis has them all (the PING after the pipeline answers
+ * last, Redis being in order). */
+static void plan(decide_t *d)
+{
+    qc_proc_t *p = d->p;
+    char ak[64], runs[80], chunk[16], maxw[16], deadline[24];
+    snprintf(ak, sizeof ak, "qc:alert:%s", d->alert_id);
+    snprintf(runs, sizeof runs, "qc:alert:%s:runs", d->alert_id);
+    int64_t dl = d->m.ev.origin_ms + p->conf.alert_deadline_s * 1000;
+    snprintf(deadline, sizeof deadline, "%lld", (long long)dl);
+    snprintf(chunk, sizeof chunk, "%ld", d->sizing.chunk);
+    snprintf(maxw, sizeof maxw, "%ld", 4 * d->sizing.dispatchers);
+    qc_redis_cmd(p->redis, NULL, NULL,
+                 "HSET %s event_id %s source %s mag %f lat %f lon %f depth_km %f origin_ms %lld "
+                 "place %s state planning rev %d created_ms %lld deadline_ms %s",
+                 ak, d->m.ev.id, d->m.ev.source, d->m.ev.mag, d->m.ev.lat, d->m.ev.lon, d->m.ev.depth_km,
+                 (long long)d->m.ev.origin_ms, d->m.ev.place, d->rev, (long long)qc_wall_ms(), deadline);
+    qc_redis_cmd(p->redis, NULL, NULL, "ZADD qc:alerts %lld %s", (long long)qc_wall_ms(), d->alert_id);
+    for (size_t i = 0; i < d->ntargets; i++) {
+        target_t *t = &d->targets[i];
+        char runk[96], recs[64];
+        snprintf(runk, sizeof runk, "qc:run:{%s}:%s:%d", t->seg, d->alert_id, d->rev);
+        snprintf(recs, sizeof recs, "qc:seg:{%s}:r", t->seg);
+        const char *argv[] = { runk, recs, chunk, maxw, deadline };
+        size_t lens[5];
+        for (int k = 0; k < 5; k++)
+            lens[k] = strlen(argv[k]);
+        qc_redis_script(p->redis, QC_SCRIPT_RUN_INIT, 2, 5, argv, lens, on_run_init, t);
+        qc_redis_cmd(p->redis, NULL, NULL, "RPUSH %s %s:%d", runs, t->seg, d->rev);
+    }
+    qc_redis_cmd(p->redis, NULL, NULL, "HINCRBY %s segments_total %lld", ak, (long long)d->ntargets);
+    if (qc_redis_cmd(p->redis, on_plan_done, d, "PING")) {
+        decide_set(d, "ignored", "storage_unavailable");
+        finish(d);
+    }
+}
+
+static void on_associate(redisReply *r, void *opaque)
+{
+    decide_t *d = opaque;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+        decide_set(d, "ignored", "storage_unavailable");
+        finish(d);
+        return;
+    }
+    const char *what = r->element[0]->str;
+    snprintf(d->alert_id, sizeof d->alert_id, "%s", r->element[1]->str);
+    if (!strcmp(what, "alert")) {
+        decide_set(d, "alert", "felt");
+        d->rev = 0;
+        plan(d);
+    } else if (!strcmp(what, "update") && r->elements >= 3) {
+        decide_set(d, "update", "magnitude_revised_up");
+        d->prev_mag = strtod(r->element[2]->str, NULL);
+        d->rev = (int)(qc_wall_ms() % 1000000); /* distinct run keys per revision */
+        plan(d);
+    } else {
+        decide_set(d, "duplicate", r->elements >= 3 ? r->element[2]->str : "repeat");
+        finish(d);
+    }
+}
+
+static void on_segcat(redisReply *r, void *opaque)
+{
+    decide_t *d = opaque;
+    qc_proc_t *p = d->p;
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        decide_set(d, "ignored", "storage_unavailable");
+        finish(d);
+        return;
+    }
+    size_t n = r->elements / 2;
+    d->targets = calloc(n ? n : 1, sizeof *d->targets);
+    if (!d->targets) {
+        decide_set(d, "ignored", "internal");
+        finish(d);
+        return;
+    }
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const char *seg = r->element[i]->str, *cat = r->element[i + 1]->str;
+        const char *bar = strchr(cat, '|');
+        double lat0, lon0;
+        if (!bar || strlen(seg) >= sizeof d->targets[0].seg ||
+            qc_cell_parse(cat, (size_t)(bar - cat), &lat0, &lon0))
+            continue;
+        double min_mmi = strtod(bar + 1, NULL);
+        double dist = cell_min_distance(lat0, lon0, d->m.ev.lat, d->m.ev.lon);
+        double mmi = qc_ipe_mmi(d->m.ev.mag, qc_geo_hypo_km(dist, d->m.ev.depth_km));
+        if (mmi < min_mmi)
+            continue;
+        target_t *t = &d->targets[d->ntargets++];
+        snprintf(t->seg, sizeof t->seg, "%s", seg);
+        t->dist_km = dist;
+    }
+    if (d->ntargets == 0) {
+        decide_set(d, "ignored", "below_threshold");
+        finish(d);
+        return;
+    }
+    qsort(d->targets, d->ntargets, sizeof *d->targets, cmp_target);
+    d->sizing = p->sizing;
+    /* Association key: the source's event id; a drill gets a key of its
+     * own so it can be replayed again and again. */
+    char evk[200], mag[32], ver[32], now[32];
+    if (d->m.replay)
+        snprintf(evk, sizeof evk, "qc:ev:%s:%s:replay:%lld", d->m.ev.source, d->m.ev.id,
+                 (long long)d->m.received_ms);
+    else
+        snprintf(evk, sizeof evk, "qc:ev:%s:%s", d->m.ev.source, d->m.ev.id);
+    snprintf(mag, sizeof mag, "%.2f", d->m.ev.mag);
+    snprintf(ver, sizeof ver, "%lld", (long long)d->m.ev.version);
+    snprintf(now, sizeof now, "%lld", (long long)qc_wall_ms());
+    const char *argv[] = { evk, mag, ver, now };
+    size_t lens[] = { strlen(evk), strlen(mag), strlen(ver), strlen(now) };
+    if (qc_redis_script(p->redis, QC_SCRIPT_ASSOCIATE, 1, 4, argv, lens, on_associate, d)) {
+        decide_set(d, "ignored", "storage_unavailable");
+        finish(d);
+    }
+}
+
+void qc_decide_on_message(rd_kafka_message_t *msg, void *opaque)
+{
+    qc_proc_t *p = opaque;
+    decide_t *d = calloc(1, sizeof *d);
+    if (!d) {
+        rd_kafka_message_destroy(msg);
+        return;
+    }
+    d->p = p;
+    d->kmsg = msg;
+    d->t0_us = qc_mono_us();
+    d->prev_mag = NAN;
+    qc_kcons_pause(p->events, true);
+    char err[128];
+    if (qc_msg_event_unpack(msg->payload, msg->len, &d->m, err, sizeof err)) {
+        char off[32];
+        snprintf(off, sizeof off, "%lld", (long long)msg->offset);
+        qc_counter_add(p->m_kafka_bad, 1);
+        qc_log(QC_LOG_WARN, "kafka_record_skipped", "topic", QC_TOPIC_EVENTS, "offset", off, "error", err, NULL);
+        snprintf(d->m.ev.id, sizeof d->m.ev.id, "?");
+        decide_set(d, "ignored", "undecodable");
+        finish(d);
+        return;
+    }
+    qc_event_t *e = &d->m.ev;
+    int64_t age_ms = (d->m.received_ms ? d->m.received_ms : qc_wall_ms()) - e->origin_ms;
+    if (!qc_event_is_earthquake(e->type))
+        decide_set(d, "ignored", "not_an_earthquake");
+    else if (e->status == QC_EV_DELETED)
+        decide_set(d, "ignored", "deleted");
+    else if (!e->has_mag)
+        decide_set(d, "ignored", "no_magnitude");
+    else if (e->mag < p->conf.min_magnitude)
+        decide_set(d, "ignored", "below_threshold");
+    else if (age_ms > p->conf.max_event_age_s * 1000)
+        decide_set(d, "ignored", "stale");
+    else if (age_ms < -60000)
+        decide_set(d, "ignored", "origin_in_future");
+    else if (qc_redis_cmd(p->redis, on_segcat, d, "HGETALL qc:segcat") == 0)
+        return;
+    else
+        decide_set(d, "ignored", "storage_unavailable");
+    finish(d);
+}

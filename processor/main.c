@@ -1,0 +1,270 @@
+/* main.c: quakecast-processor start-up: configuration, the loop, and the
+ * one-shot --create-topics command used by the local stack and the Helm
+ * hook. */
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "processor.h"
+#include "qc/clock.h"
+#include "qc/err.h"
+#include "qc/log.h"
+#include "qc/msg.h"
+
+#define OFF(f) offsetof(qc_pconf_t, f)
+const qc_conf_def_t qc_pconf_defs[] = {
+    { "QUAKECAST_HTTP_ADDR", QC_CONF_STR, "0.0.0.0", 1, 0, OFF(http_addr), 0, "Address the API listens on" },
+    { "QUAKECAST_HTTP_PORT", QC_CONF_INT, "8080", 0, 65535, OFF(http_port), 0, "Port of the API, pages, /healthz, /readyz, /metrics" },
+    { "QUAKECAST_KAFKA_BOOTSTRAP", QC_CONF_STR, "127.0.0.1:9092", 1, 0, OFF(kafka_bootstrap), 0, "Kafka bootstrap servers" },
+    { "QUAKECAST_REDIS_URL", QC_CONF_STR, "redis://127.0.0.1:6379/0", 1, 0, OFF(redis_url), 0, "Redis URL" },
+    { "QUAKECAST_API_TOKEN", QC_CONF_STR, "", 1, 0, OFF(api_token), QC_CONF_SECRET, "Admin bearer token (required)" },
+    { "QUAKECAST_LOG_LEVEL", QC_CONF_STR, "info", 1, 0, OFF(log_level), 0, "debug, info, warn or error" },
+    { "QUAKECAST_INSTANCE", QC_CONF_STR, "processor", 1, 0, OFF(instance), 0, "Name of this process in logs and Kafka client ids" },
+    { "QUAKECAST_MAX_EVENT_AGE", QC_CONF_INT, "600", 1, 86400 * 30, OFF(max_event_age_s), 0, "Events older than this many seconds are ignored as stale" },
+    { "QUAKECAST_WEBHOOK_ALLOW_PRIVATE", QC_CONF_BOOL, "0", 1, 0, OFF(webhook_allow_private), 0, "Accept plain-http, loopback and private webhook targets (local stack, tests)" },
+    { "QUAKECAST_DEFAULT_MIN_MMI", QC_CONF_INT, "4", 1, 10, OFF(default_min_mmi), 0, "Intensity threshold of subscribers who set none" },
+    { "QUAKECAST_MIN_MAGNITUDE", QC_CONF_DOUBLE, "3.0", 0, 10, OFF(min_magnitude), 0, "Magnitude floor: smaller events alert nobody" },
+    { "QUAKECAST_ALERT_DEADLINE", QC_CONF_INT, "600", 10, 86400, OFF(alert_deadline_s), 0, "Seconds after origin past which sending stops (a late warning is noise)" },
+    { "QUAKECAST_DISPATCH_PARTITIONS", QC_CONF_INT, "32", 1, 10000, OFF(dispatch_partitions), 0, "Partitions of quake.dispatch (bounds dispatcher replicas)" },
+    { "QUAKECAST_IMPORT_MAX_BYTES", QC_CONF_INT, "67108864", 1024, 1073741824, OFF(import_max_bytes), 0, "Largest accepted import or event body" },
+    { "QUAKECAST_DECISION_TIMEOUT_MS", QC_CONF_INT, "10000", 100, 120000, OFF(decision_timeout_ms), 0, "How long POST /v1/events waits for the decision" },
+    { "QUAKECAST_DISPATCHER_RATE", QC_CONF_DOUBLE, "20000", 1, 1e9, OFF(dispatcher_rate), 0, "Measured hand-offs per second of one dispatcher (sizes warm capacity)" },
+    { "QUAKECAST_HANDOFF_TARGET", QC_CONF_DOUBLE, "5", 0.1, 3600, OFF(handoff_target_s), 0, "Seconds in which the whole base should be handed off" },
+    { NULL, 0, NULL, 0, 0, 0, 0, NULL },
+};
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: quakecast-processor [--create-topics | --help | --config-markdown]\n\n"
+                    "Configuration (environment):\n");
+    qc_conf_print_help(stderr, qc_pconf_defs);
+    fprintf(stderr, "  QUAKECAST_KAFKA_X_<PROPERTY>      any librdkafka property ('_' = '.')\n");
+}
+
+static int create_topics(const qc_pconf_t *c)
+{
+    const char *names[] = { QC_TOPIC_EVENTS, QC_TOPIC_DISPATCH, QC_TOPIC_DLQ, QC_TOPIC_ALERTS };
+    int parts[] = { 4, (int)c->dispatch_partitions, 4, 1 };
+    char err[512];
+    if (qc_kafka_create_topics(c->kafka_bootstrap, names, parts, 4, 15000, err, sizeof err)) {
+        qc_log(QC_LOG_ERROR, "create_topics_failed", "error", err, NULL);
+        return 1;
+    }
+    qc_log(QC_LOG_INFO, "topics_ready", "bootstrap", c->kafka_bootstrap, NULL);
+    return 0;
+}
+
+static bool is_ready(void *opaque, char *why, size_t whysz)
+{
+    qc_proc_t *p = opaque;
+    if (!qc_redis_up(p->redis) || !qc_redis_up(p->redis_sub)) {
+        snprintf(why, whysz, "redis not connected");
+        return false;
+    }
+    if (!qc_kcons_assigned(p->events)) {
+        snprintf(why, whysz, "no partitions of %s assigned yet", QC_TOPIC_EVENTS);
+        return false;
+    }
+    return true;
+}
+
+/* Sizing inputs: subscriber count and live dispatchers (their heartbeats in
+ * the qc:dispatchers sorted set, scored by wall ms). */
+static void on_stats(redisReply *r, void *opaque)
+{
+    qc_proc_t *p = opaque;
+    if (r && r->type == REDIS_REPLY_STRING)
+        p->subscribers = strtol(r->str, NULL, 10);
+}
+
+static void on_dispatchers(redisReply *r, void *opaque)
+{
+    qc_proc_t *p = opaque;
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        p->dispatchers_live = r->integer;
+    p->sizing = qc_sizing_compute(p->subscribers, p->dispatchers_live);
+}
+
+static double g_subscribers(void *o) { return (double)((qc_proc_t *)o)->subscribers; }
+static double g_dispatchers(void *o) { return (double)((qc_proc_t *)o)->dispatchers_live; }
+static double g_desired(void *o)
+{
+    qc_proc_t *p = o;
+    return (double)qc_sizing_dispatchers_desired(p->subscribers, p->conf.dispatcher_rate,
+                                                 p->conf.handoff_target_s, 1);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    qc_proc_t *p = arg;
+    if (!qc_redis_up(p->redis))
+        return;
+    char since[32];
+    snprintf(since, sizeof since, "%lld", (long long)(qc_wall_ms() - 15000));
+    qc_redis_cmd(p->redis, on_stats, p, "HGET qc:stats subscribers");
+    qc_redis_cmd(p->redis, on_dispatchers, p, "ZCOUNT qc:dispatchers %s +inf", since);
+}
+
+static void on_decision_msg(redisReply *r, void *opaque)
+{
+    qc_proc_t *p = opaque;
+    /* ["message", channel, payload] where payload = corr "\n" json */
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") ||
+        r->element[2]->type != REDIS_REPLY_STRING)
+        return;
+    char *payload = r->element[2]->str;
+    char *nl = strchr(payload, '\n');
+    if (!nl)
+        return;
+    *nl = '\0';
+    qc_pending_deliver(p->pending, payload, nl + 1);
+}
+
+static void on_sub_state(qc_redis_t *r, bool up, void *opaque)
+{
+    if (up)
+        qc_redis_subscribe(r, "qc:decisions", on_decision_msg, opaque);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    qc_proc_t *p = arg;
+    qc_log(QC_LOG_INFO, "shutdown", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    event_base_loopexit(p->base, NULL);
+}
+
+static void register_metrics(qc_proc_t *p)
+{
+    qc_metrics_t *m = p->metrics;
+    p->m_imported = qc_metrics_counter(m, "quakecast_subscribers_imported_total", NULL, "Subscribers stored by imports");
+    p->m_import_rejected = qc_metrics_counter(m, "quakecast_subscribers_rejected_total", NULL, "Import lines rejected");
+    p->m_events_in = qc_metrics_counter(m, "quakecast_events_received_total", NULL, "Events received by the API");
+    p->m_events_bad = qc_metrics_counter(m, "quakecast_bad_input_total", "kind=\"event_document\"", "Bad input refused, by kind");
+    p->m_kafka_bad = qc_metrics_counter(m, "quakecast_bad_input_total", "kind=\"kafka_record\"", "Bad input refused, by kind");
+    p->m_alerts = qc_metrics_counter(m, "quakecast_decisions_total", "decision=\"alert\"", "Event decisions");
+    p->m_updates = qc_metrics_counter(m, "quakecast_decisions_total", "decision=\"update\"", "Event decisions");
+    p->m_duplicates = qc_metrics_counter(m, "quakecast_decisions_total", "decision=\"duplicate\"", "Event decisions");
+    p->m_ignored = qc_metrics_counter(m, "quakecast_decisions_total", "decision=\"ignored\"", "Event decisions");
+    p->m_jobs = qc_metrics_counter(m, "quakecast_dispatch_jobs_total", NULL, "Segment jobs produced");
+    static const double plan_b[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+    p->m_plan_seconds = qc_metrics_histogram(m, "quakecast_plan_seconds", NULL,
+                                             "Time from event consumed to jobs produced", plan_b, 10);
+    qc_metrics_gauge_fn(m, "quakecast_subscribers", NULL, "Subscribers in the registry", g_subscribers, p);
+    qc_metrics_gauge_fn(m, "quakecast_dispatchers_live", NULL, "Dispatchers with a recent heartbeat", g_dispatchers, p);
+    qc_metrics_gauge_fn(m, "quakecast_dispatchers_desired", NULL,
+                        "Dispatchers needed to hand off every subscriber within QUAKECAST_HANDOFF_TARGET",
+                        g_desired, p);
+}
+
+int main(int argc, char **argv)
+{
+    qc_proc_t p;
+    memset(&p, 0, sizeof p);
+    char err[512];
+    int rc = 1;
+    bool topics = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--create-topics"))
+            topics = true;
+        else if (!strcmp(argv[i], "--config-markdown")) {
+            qc_conf_print_markdown(stdout, qc_pconf_defs);
+            return 0;
+        } else {
+            usage();
+            return strcmp(argv[i], "--help") ? 2 : 0;
+        }
+    }
+    if (qc_conf_load(qc_pconf_defs, &p.conf, err, sizeof err)) {
+        fprintf(stderr, "quakecast-processor: configuration: %s\n", err);
+        return 2;
+    }
+    qc_log_level_t lvl = QC_LOG_INFO;
+    if (qc_log_level_parse(p.conf.log_level, &lvl)) {
+        fprintf(stderr, "quakecast-processor: configuration: QUAKECAST_LOG_LEVEL: '%s' is not a level\n",
+                p.conf.log_level);
+        goto out_conf;
+    }
+    qc_log_init("processor", lvl);
+    if (topics) {
+        rc = create_topics(&p.conf);
+        goto out_conf;
+    }
+    if (!p.conf.api_token[0]) {
+        fprintf(stderr, "quakecast-processor: configuration: QUAKECAST_API_TOKEN is required\n");
+        goto out_conf;
+    }
+    qc_sha256(p.conf.api_token, strlen(p.conf.api_token), p.token_sha);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    p.base = event_base_new();
+    p.metrics = qc_metrics_new();
+    if (!p.base || !p.metrics)
+        goto out;
+    register_metrics(&p);
+    p.sizing = qc_sizing_compute(0, 1);
+    p.redis = qc_redis_new(p.base, p.conf.redis_url, NULL, &p, err, sizeof err);
+    p.redis_sub = p.redis ? qc_redis_new(p.base, p.conf.redis_url, on_sub_state, &p, err, sizeof err) : NULL;
+    if (!p.redis || !p.redis_sub) {
+        qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
+        goto out;
+    }
+    char cid[128];
+    snprintf(cid, sizeof cid, "quakecast-%s", p.conf.instance);
+    p.producer = qc_kprod_new(p.base, p.conf.kafka_bootstrap, cid, err, sizeof err);
+    const char *topics_in[] = { QC_TOPIC_EVENTS };
+    p.events = p.producer ? qc_kcons_new(p.base, p.conf.kafka_bootstrap, "quakecast-processor", cid,
+                                         topics_in, 1, qc_decide_on_message, &p, err, sizeof err)
+                          : NULL;
+    p.pending = qc_pending_new(&p);
+    if (!p.producer || !p.events || !p.pending) {
+        qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
+        goto out;
+    }
+    p.httpd = qc_httpd_new(p.base, p.conf.http_addr, (int)p.conf.http_port, p.metrics, is_ready, &p,
+                           err, sizeof err);
+    if (!p.httpd) {
+        qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
+        goto out;
+    }
+    qc_httpd_route(p.httpd, "/v1/subscribers/import", true, qc_api_import, &p);
+    qc_httpd_route(p.httpd, "/v1/events", true, qc_api_events, &p);
+    qc_httpd_route(p.httpd, "/v1/alerts/", false, qc_api_alerts, &p);
+    p.tick = event_new(p.base, -1, EV_PERSIST, on_tick, &p);
+    struct timeval one = { 1, 0 };
+    event_add(p.tick, &one);
+    p.sigint = evsignal_new(p.base, SIGINT, on_signal, &p);
+    p.sigterm = evsignal_new(p.base, SIGTERM, on_signal, &p);
+    event_add(p.sigint, NULL);
+    event_add(p.sigterm, NULL);
+    char port[16];
+    snprintf(port, sizeof port, "%d", qc_httpd_port(p.httpd));
+    qc_log(QC_LOG_INFO, "started", "port", port, "instance", p.conf.instance, NULL);
+    event_base_dispatch(p.base);
+    rc = 0;
+out:
+    if (p.tick)
+        event_free(p.tick);
+    if (p.sigint)
+        event_free(p.sigint);
+    if (p.sigterm)
+        event_free(p.sigterm);
+    qc_httpd_destroy(p.httpd);
+    qc_kcons_destroy(p.events);
+    qc_kprod_destroy(p.producer, 2000);
+    qc_pending_destroy(p.pending);
+    qc_redis_destroy(p.redis_sub);
+    qc_redis_destroy(p.redis);
+    qc_metrics_destroy(p.metrics);
+    if (p.base)
+        event_base_free(p.base);
+    curl_global_cleanup();
+out_conf:
+    qc_conf_free(qc_pconf_defs, &p.conf);
+    return rc;
+}

@@ -1,0 +1,91 @@
+/* processor.h: the processor's daemon context, passed to every module. */
+#ifndef QC_PROCESSOR_H
+#define QC_PROCESSOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qc/config.h"
+#include "qc/httpd.h"
+#include "qc/kafka.h"
+#include "qc/metrics.h"
+#include "qc/redis.h"
+#include "qc/sizing.h"
+
+struct event_base;
+struct event;
+
+typedef struct qc_pconf {
+    char *http_addr;
+    long http_port;
+    char *kafka_bootstrap;
+    char *redis_url;
+    char *api_token;
+    char *log_level;
+    char *instance;
+    long max_event_age_s;
+    int webhook_allow_private;
+    long default_min_mmi;
+    double min_magnitude;
+    long alert_deadline_s;
+    long dispatch_partitions;
+    long import_max_bytes;
+    long decision_timeout_ms;
+    double dispatcher_rate;     /* measured hand-offs/s per dispatcher, for sizing */
+    double handoff_target_s;    /* whole base handed off within this */
+} qc_pconf_t;
+
+extern const qc_conf_def_t qc_pconf_defs[];
+
+typedef struct qc_pending qc_pending_t; /* pending.c */
+
+typedef struct qc_proc {
+    qc_pconf_t conf;
+    struct event_base *base;
+    /* I/O */
+    qc_httpd_t *httpd;
+    qc_redis_t *redis;       /* commands and scripts */
+    qc_redis_t *redis_sub;   /* SUBSCRIBE only: decisions for waiting requests */
+    qc_kprod_t *producer;
+    qc_kcons_t *events;      /* consumer of quake.events */
+    qc_pending_t *pending;
+    unsigned char token_sha[32];
+    /* sizing, refreshed every second */
+    long subscribers;
+    long dispatchers_live;
+    qc_sizing_t sizing;
+    struct event *tick;
+    struct event *sigint, *sigterm;
+    /* metrics */
+    qc_metrics_t *metrics;
+    qc_series_t *m_imported, *m_import_rejected;
+    qc_series_t *m_events_in, *m_events_bad, *m_kafka_bad;
+    qc_series_t *m_alerts, *m_updates, *m_duplicates, *m_ignored;
+    qc_series_t *m_jobs, *m_plan_seconds;
+} qc_proc_t;
+
+/* api/import.c */
+void qc_api_import(struct evhttp_request *req, const char *rest, void *opaque);
+/* api/events.c */
+void qc_api_events(struct evhttp_request *req, const char *rest, void *opaque);
+/* api/alerts.c */
+void qc_api_alerts(struct evhttp_request *req, const char *rest, void *opaque);
+
+/* decide.c: consumes quake.events */
+void qc_decide_on_message(rd_kafka_message_t *msg, void *opaque);
+
+/* pending.c: HTTP requests waiting for the decision on their events */
+typedef void (*qc_pending_cb)(const char *decision_json, void *opaque);
+qc_pending_t *qc_pending_new(qc_proc_t *p);
+void qc_pending_destroy(qc_pending_t *pd);
+/** Registers @p corr; @p cb gets the decision JSON or NULL on timeout. */
+int qc_pending_add(qc_pending_t *pd, const char *corr, int timeout_ms, qc_pending_cb cb, void *opaque);
+/** Publishes a decision for @p corr (from whichever processor decided). */
+void qc_pending_publish(qc_proc_t *p, const char *corr, const char *decision_json);
+/** Called for each message on the decisions channel. */
+void qc_pending_deliver(qc_pending_t *pd, const char *corr, const char *json);
+
+/* planner.c */
+typedef struct qc_plan_req qc_plan_req_t;
+
+#endif
