@@ -32,7 +32,8 @@ struct qc_job {
     struct event *renew_ev, *retry_ev;
     qc_chunk_t *chunk;           /* the chunk being sent, or NULL */
     long chunk_size;             /* records per chunk of this run */
-    bool fenced, releasing, settled, waiting;
+    bool fenced, releasing, settled, waiting, parked;
+    bool release_done;           /* the run is done: settle after release */
     qc_job_t *wnext;
     int redis_retries;
     qc_job_t *next;
@@ -93,7 +94,8 @@ static void job_settle(qc_job_t *j, const char *outcome)
         qc_kcons_store(d->jobs_in, j->topic, j->partition, next);
     qc_log(QC_LOG_DEBUG, "job_settled", "seg", j->msg.seg, "alert_id", j->msg.alert_id, "outcome", outcome, NULL);
     unlink_job(d, j);
-    d->jobs_active--;
+    if (!j->parked)
+        d->jobs_active--;
     job_free(j);
     if (d->jobs_active < d->conf.max_jobs)
         qc_kcons_pause(d->jobs_in, false);
@@ -103,7 +105,37 @@ static void job_settle(qc_job_t *j, const char *outcome)
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     qc_job_t *j = arg;
+    if (j->parked) {
+        j->parked = false;
+        j->d->jobs_active++;
+    }
     job_acquire(j);
+}
+
+/* BUSY or NOWORK: others hold the run. The job is kept (its offset not
+ * stored) and asks again every half lease until the run is done, so if a
+ * holder dies its chunks are reclaimed by this copy: no sweeper is needed
+ * while any copy of a job is alive. Parked jobs do not count against
+ * QUAKECAST_MAX_JOBS: they cost one timer. */
+static void job_park(qc_job_t *j)
+{
+    qc_disp_t *d = j->d;
+    if (j->msg.deadline_ms && qc_wall_ms() > j->msg.deadline_ms) {
+        job_settle(j, "deadline_passed");
+        return;
+    }
+    j->token[0] = '\0';
+    j->releasing = false;
+    j->fenced = false;
+    if (!j->parked) {
+        j->parked = true;
+        d->jobs_active--;
+        if (d->jobs_active < d->conf.max_jobs)
+            qc_kcons_pause(d->jobs_in, false);
+    }
+    long ms = d->conf.lease_ms / 2 + (long)(drand48() * (double)(d->conf.lease_ms / 4));
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    evtimer_add(j->retry_ev, &tv);
 }
 
 static void retry_later(qc_job_t *j)
@@ -134,7 +166,11 @@ static void run_script(qc_job_t *j, qc_script_t s, int nkeys, int argc, const ch
 
 static void on_released(redisReply *r, void *opaque)
 {
-    job_settle(opaque, "released");
+    qc_job_t *j = opaque;
+    if (j->release_done)
+        job_settle(j, "done");
+    else
+        job_park(j);
 }
 
 static void job_release(qc_job_t *j, const char *why)
@@ -143,14 +179,18 @@ static void job_release(qc_job_t *j, const char *why)
         return;
     j->releasing = true;
     evtimer_del(j->renew_ev);
+    j->release_done = !strcmp(why, "done");
     if (!j->token[0] || j->fenced) {
-        job_settle(j, why);
+        if (j->release_done)
+            job_settle(j, why);
+        else
+            job_park(j);
         return;
     }
     const char *argv[] = { j->k_run, j->k_leases, j->token };
     size_t lens[] = { strlen(argv[0]), strlen(argv[1]), strlen(argv[2]) };
     if (qc_redis_script(j->d->redis, QC_SCRIPT_RELEASE, 2, 3, argv, lens, on_released, j))
-        job_settle(j, why);
+        on_released(NULL, j);
 }
 
 static void lost_lease(qc_job_t *j, const char *where)
@@ -349,9 +389,13 @@ static void on_acquired(redisReply *r, void *opaque)
         retry_later(j);
         return;
     }
-    if (!strcmp(w, "BUSY"))
-        qc_counter_add(d->m_leases_busy, 1);
-    job_settle(j, w);
+    if (!strcmp(w, "BUSY") || !strcmp(w, "NOWORK")) {
+        if (!strcmp(w, "BUSY"))
+            qc_counter_add(d->m_leases_busy, 1);
+        job_park(j);
+        return;
+    }
+    job_settle(j, w); /* DONE, NORUN */
 }
 
 static void job_acquire(qc_job_t *j)

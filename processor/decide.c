@@ -18,14 +18,17 @@
 #include "qc/msg.h"
 #include "qc/subscriber.h"
 
+typedef struct decide decide_t;
+
 typedef struct target {
     char seg[24];
     double dist_km;
     long total;
     long maxw;
+    decide_t *d;
 } target_t;
 
-typedef struct decide {
+struct decide {
     qc_proc_t *p;
     rd_kafka_message_t *kmsg; /* offset stored, then destroyed, at finish */
     qc_msg_event_t m;
@@ -38,7 +41,7 @@ typedef struct decide {
     target_t *targets;
     size_t ntargets, outstanding;
     qc_sizing_t sizing;
-} decide_t;
+};
 
 static void finish(decide_t *d)
 {
@@ -95,6 +98,15 @@ static double cell_min_distance(double lat0, double lon0, double elat, double el
     return qc_geo_distance_km(elat, elon, la, lo);
 }
 
+static void on_job_delivered(int err, const char *errstr, void *opaque)
+{
+    qc_proc_t *p = opaque;
+    if (err) {
+        qc_counter_add(p->m_jobs_failed, 1);
+        qc_log(QC_LOG_ERROR, "job_delivery_failed", "error", errstr, NULL);
+    }
+}
+
 static void produce_jobs(decide_t *d)
 {
     qc_proc_t *p = d->p;
@@ -127,7 +139,8 @@ static void produce_jobs(decide_t *d)
             qc_msg_job_pack(&job, &sb);
             char key[48];
             int kl = snprintf(key, sizeof key, "%s:%ld", t->seg, s);
-            if (qc_kprod_send(p->producer, QC_TOPIC_DISPATCH, key, (size_t)kl, sb.data, sb.size, NULL, NULL) == 0)
+            if (qc_kprod_send(p->producer, QC_TOPIC_DISPATCH, key, (size_t)kl, sb.data, sb.size,
+                              on_job_delivered, p) == 0)
                 njobs++;
         }
     }
@@ -139,9 +152,14 @@ static void produce_jobs(decide_t *d)
     qc_redis_cmd(p->redis, NULL, NULL, "HSET %s state dispatching", ak);
 }
 
+static void plan_done(decide_t *d);
+
+/* Counted down reply by reply: a NOSCRIPT retry answers after commands
+ * sent later, so no "last command" marker can stand for all of them. */
 static void on_run_init(redisReply *r, void *opaque)
 {
     target_t *t = opaque;
+    decide_t *d = t->d;
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDIS_REPLY_INTEGER &&
         r->element[2]->type == REDIS_REPLY_INTEGER) {
         t->total = (long)r->element[0]->integer;
@@ -149,12 +167,12 @@ static void on_run_init(redisReply *r, void *opaque)
     } else {
         t->total = -1;
     }
+    if (--d->outstanding == 0)
+        plan_done(d);
 }
 
-static void on_plan_done(redisReply *r, void *opaque)
+static void plan_done(decide_t *d)
 {
-    decide_t *d = opaque;
-    (void)r;
     long failed = 0;
     for (size_t i = 0; i < d->ntargets; i++)
         if (d->targets[i].total < 0)
@@ -169,8 +187,7 @@ static void on_plan_done(redisReply *r, void *opaque)
 }
 
 /* Writes the alert record and one run per target segment, then produces
- * the jobs once Redis has them all (the PING after the pipeline answers
- * last, Redis being in order). */
+ * the jobs once Redis has answered for every run. */
 static void plan(decide_t *d)
 {
     qc_proc_t *p = d->p;
@@ -187,8 +204,10 @@ static void plan(decide_t *d)
                  ak, d->m.ev.id, d->m.ev.source, d->m.ev.mag, d->m.ev.lat, d->m.ev.lon, d->m.ev.depth_km,
                  (long long)d->m.ev.origin_ms, d->m.ev.place, d->rev, (long long)qc_wall_ms(), deadline);
     qc_redis_cmd(p->redis, NULL, NULL, "ZADD qc:alerts %lld %s", (long long)qc_wall_ms(), d->alert_id);
+    d->outstanding = 1; /* held until every run_init is queued */
     for (size_t i = 0; i < d->ntargets; i++) {
         target_t *t = &d->targets[i];
+        t->d = d;
         char runk[96], recs[64];
         snprintf(runk, sizeof runk, "qc:run:{%s}:%s:%d", t->seg, d->alert_id, d->rev);
         snprintf(recs, sizeof recs, "qc:seg:{%s}:r", t->seg);
@@ -196,14 +215,15 @@ static void plan(decide_t *d)
         size_t lens[5];
         for (int k = 0; k < 5; k++)
             lens[k] = strlen(argv[k]);
-        qc_redis_script(p->redis, QC_SCRIPT_RUN_INIT, 2, 5, argv, lens, on_run_init, t);
+        if (qc_redis_script(p->redis, QC_SCRIPT_RUN_INIT, 2, 5, argv, lens, on_run_init, t) == 0)
+            d->outstanding++;
+        else
+            t->total = -1;
         qc_redis_cmd(p->redis, NULL, NULL, "RPUSH %s %s:%d", runs, t->seg, d->rev);
     }
     qc_redis_cmd(p->redis, NULL, NULL, "HINCRBY %s segments_total %lld", ak, (long long)d->ntargets);
-    if (qc_redis_cmd(p->redis, on_plan_done, d, "PING")) {
-        decide_set(d, "ignored", "storage_unavailable");
-        finish(d);
-    }
+    if (--d->outstanding == 0)
+        plan_done(d);
 }
 
 static void on_associate(redisReply *r, void *opaque)

@@ -152,6 +152,7 @@ static void register_metrics(qc_proc_t *p)
     p->m_duplicates = qc_metrics_counter(m, "quakecast_decisions_total", "decision=\"duplicate\"", "Event decisions");
     p->m_ignored = qc_metrics_counter(m, "quakecast_decisions_total", "decision=\"ignored\"", "Event decisions");
     p->m_jobs = qc_metrics_counter(m, "quakecast_dispatch_jobs_total", NULL, "Segment jobs produced");
+    p->m_jobs_failed = qc_metrics_counter(m, "quakecast_dispatch_jobs_failed_total", NULL, "Segment jobs Kafka did not take");
     static const double plan_b[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
     p->m_plan_seconds = qc_metrics_histogram(m, "quakecast_plan_seconds", NULL,
                                              "Time from event consumed to jobs produced", plan_b, 10);

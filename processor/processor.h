@@ -61,7 +61,7 @@ typedef struct qc_proc {
     qc_series_t *m_imported, *m_import_rejected;
     qc_series_t *m_events_in, *m_events_bad, *m_kafka_bad;
     qc_series_t *m_alerts, *m_updates, *m_duplicates, *m_ignored;
-    qc_series_t *m_jobs, *m_plan_seconds;
+    qc_series_t *m_jobs, *m_jobs_failed, *m_plan_seconds;
 } qc_proc_t;
 
 /* api/import.c */

@@ -389,14 +389,12 @@ long qc_httpc_retry_after_parse(const char *value, int64_t now_unix)
     if (*value >= '0' && *value <= '9') {
         long s = 0;
         for (; *value >= '0' && *value <= '9'; value++) {
-            if (s < INT32_MAX)
-                s = s * 10 + (*value - '0');
+            int d = *value - '0';
+            s = s <= (INT32_MAX - d) / 10 ? s * 10 + d : INT32_MAX;
         }
         while (*value == ' ' || *value == '\t')
             value++;
-        if (*value)
-            return -1;
-        return s > INT32_MAX ? INT32_MAX : s;
+        return *value ? -1 : s;
     }
     time_t t = curl_getdate(value, NULL);
     if (t == (time_t)-1)

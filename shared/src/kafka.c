@@ -308,7 +308,7 @@ qc_kcons_t *qc_kcons_new(struct event_base *base, const char *bootstrap, const c
         rd_kafka_conf_set(conf, "session.timeout.ms", "10000", errstr, errsz) ||
         rd_kafka_conf_set(conf, "heartbeat.interval.ms", "1000", errstr, errsz) ||
         rd_kafka_conf_set(conf, "max.poll.interval.ms", "600000", errstr, errsz) ||
-        rd_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", errstr, errsz) ||
+        rd_kafka_conf_set(conf, "partition.assignment.strategy", "roundrobin", errstr, errsz) ||
         qc_kafka_conf_from_env(conf, errstr, errsz))
         goto fail;
     rd_kafka_conf_set_log_cb(conf, on_log);

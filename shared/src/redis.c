@@ -89,6 +89,13 @@ static void on_info(redisAsyncContext *ac, void *reply_, void *priv)
         memcpy(r->run_id, p, n);
         r->run_id[n] = '\0';
     }
+    /* Load every script now, so the first alert after a (re)start pays no
+     * NOSCRIPT round trip. */
+    for (int i = 0; i < QC_SCRIPT_COUNT_; i++) {
+        const char *argv[] = { "SCRIPT", "LOAD", r->src[i] };
+        size_t lens[] = { 6, 4, r->srclen[i] };
+        redisAsyncCommandArgv(ac, NULL, NULL, 3, argv, lens);
+    }
     r->up = true;
     r->backoff_ms = 100;
     qc_log(QC_LOG_INFO, "redis_connected", "host", r->host, "run_id", r->run_id, NULL);

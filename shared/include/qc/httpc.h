@@ -64,7 +64,8 @@ void qc_httpc_destroy(qc_httpc_t *c);
 /** Starts a request. @p method "POST", "GET", "HEAD", "PUT", ... (letters,
  *  '-', '_'); a body is sent when @p body is non-NULL or the method is POST.
  *  @p headers is a NULL-terminated array of "Name: value" strings (copied;
- *  CR or LF in one is QC_ERR_INVAL). @p body is copied. @p url must be
+ *  CR or LF in one is QC_ERR_INVAL; give a Content-Type with a body, or
+ *  curl sends application/x-www-form-urlencoded). @p body is copied. @p url must be
  *  http:// or https://. No redirects are followed.
  *  @p cb is called exactly once, later, from the loop (never from inside
  *  this call). @returns 0 or a negative qc_err_t (then @p cb is not called). */

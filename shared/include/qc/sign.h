@@ -21,8 +21,10 @@ int qc_sign_v1(const unsigned char *key, size_t keylen, const char *msg_id,
                char out[QC_SIGN_V1_LEN]);
 
 /** Checks a webhook-signature header (space-separated list of "v1,..."
- *  entries, any one may match) in constant time per entry.
- *  @returns 0 if one matches, QC_ERR_INVAL otherwise. */
+ *  entries, any one may match; other versions are ignored) in constant time
+ *  per entry; every entry is compared, even after a match.
+ *  @returns 0 if one matches, QC_ERR_INVAL otherwise (QC_ERR_NOMEM if
+ *  OpenSSL could not allocate). */
 int qc_sign_verify(const unsigned char *key, size_t keylen, const char *msg_id,
                    int64_t ts, const char *body, size_t bodylen,
                    const char *header);
@@ -30,7 +32,10 @@ int qc_sign_verify(const unsigned char *key, size_t keylen, const char *msg_id,
 /** Standard base64 (with padding). @returns bytes written excluding NUL, or
  *  QC_ERR_TOOBIG if @p outsz is too small. */
 int qc_base64_encode(const unsigned char *in, size_t len, char *out, size_t outsz);
-/** @returns decoded length, or QC_ERR_PARSE / QC_ERR_TOOBIG. */
+/** Strict: length a multiple of 4, standard alphabet only (no whitespace,
+ *  no URL-safe "-_"), '=' only as the last one or two characters, and zero
+ *  bits under the padding. @returns decoded length, or QC_ERR_PARSE /
+ *  QC_ERR_TOOBIG. */
 int qc_base64_decode(const char *in, size_t len, unsigned char *out, size_t outsz);
 
 #endif

@@ -1,0 +1,135 @@
+"""Fixtures for the system tests: a real local stack (Redis, Kafka KRaft,
+processor, dispatchers) started by deploy/local/stack on private ports and
+a temporary state folder, and the fake webhook sink. Everything started
+here is stopped here, also when a test fails. After the stack stops, its
+logs are scanned for sanitizer reports (the ASan+UBSan pass of tests/run):
+any report fails the run."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+import qc_demo_lib as lib  # noqa: E402
+
+BUILD = os.environ.get("QUAKECAST_BUILD_DIR", os.path.join(REPO, "build"))
+PORT_BASE = int(os.environ.get("QUAKECAST_TEST_PORT_BASE", "17500"))
+STACK = os.path.join(REPO, "deploy", "local", "stack")
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:")
+
+
+class Stack:
+    def __init__(self, state_dir, env):
+        self.dir = state_dir
+        self.env = env
+        out = self.run("env").stdout
+        self.vars = lib.parse_kv_lines(out)
+        self.api = self.vars["QUAKECAST_API_URL"]
+        self.token = self.vars["QUAKECAST_API_TOKEN"]
+        self.bootstrap = self.vars["QUAKECAST_KAFKA_BOOTSTRAP"]
+
+    def run(self, *args, check=True):
+        return subprocess.run([STACK, *args], env=self.env, check=check, capture_output=True, text=True)
+
+    def ps(self):
+        procs = {}
+        for line in self.run("ps").stdout.splitlines():
+            name, pid = line.split()
+            procs[name] = int(pid)
+        return procs
+
+    def dispatcher_urls(self):
+        return self.run("env").stdout.split("QUAKECAST_DISPATCHER_URLS=")[1].splitlines()[0].split()
+
+    def metric(self, url, name):
+        """Sum of every series of @name at @url/metrics."""
+        total = 0.0
+        _, body = lib.http_request("GET", url + "/metrics")
+        for line in body.decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def healthy(self):
+        for url in [self.api] + self.dispatcher_urls():
+            status, _ = lib.http_request("GET", url + "/healthz")
+            if status != 200:
+                return False
+        return True
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    state = str(tmp_path_factory.mktemp("stack"))
+    env = dict(os.environ)
+    env.update({
+        "QUAKECAST_STACK_DIR": state,
+        "QUAKECAST_PORT_BASE": str(PORT_BASE),
+        "QUAKECAST_DISPATCHERS": "2",
+        "QUAKECAST_BUILD_DIR": BUILD,
+        "QUAKECAST_LEASE_MS": "3000",
+        "QUAKECAST_MAX_INFLIGHT": "1024",
+    })
+    up = subprocess.run([STACK, "up"], env=env, capture_output=True, text=True)
+    if up.returncode != 0:
+        subprocess.run([STACK, "down"], env=env)
+        pytest.fail("stack up failed:\n" + up.stdout + up.stderr)
+    s = Stack(state, env)
+    yield s
+    subprocess.run([STACK, "down"], env=env, capture_output=True)
+    reports = []
+    logs = os.path.join(state, "logs")
+    for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+        with open(os.path.join(logs, name), errors="replace") as f:
+            text = f.read()
+        if SANITIZER_RE.search(text):
+            reports.append(name + ":\n" + text[-4000:])
+    if reports:
+        pytest.fail("sanitizer reports in the stack's logs:\n" + "\n".join(reports))
+
+
+@pytest.fixture(scope="session")
+def sink(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sink")
+    ready = os.path.join(str(d), "ready")
+    log = open(os.path.join(str(d), "sink.log"), "w")
+    proc = subprocess.Popen([os.path.join(BUILD, "tests", "fakes", "qc-fake-sink"), "--port", "0",
+                             "--ready-file", ready, "--secret", SECRET], stdout=log, stderr=log)
+    try:
+        yield lib.wait_ready_file(ready, proc)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+def gen_subscribers(count, sink_url, seed=1, prefix=None):
+    args = [sys.executable, os.path.join(REPO, "tools", "gen-subscribers"), "--count", str(count),
+            "--seed", str(seed), "--webhook-url", sink_url + "/hook", "--secret", SECRET]
+    if prefix:
+        args += ["--id-prefix", prefix]
+    out = subprocess.run(args, check=True, capture_output=True).stdout
+    return [line + b"\n" for line in out.splitlines() if line.strip()]
+
+
+def wait_until(cond, timeout_s=60.0, interval_s=0.1, what="condition"):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(interval_s)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def wait_alert_complete(stack, alert_id, timeout_s=90.0):
+    def done():
+        st = lib.alert_status(stack.api, stack.token, alert_id)
+        return st if st.get("state") == "complete" else None
+    return wait_until(done, timeout_s, 0.2, "alert %s to complete" % alert_id)
