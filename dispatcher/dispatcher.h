@@ -38,7 +38,7 @@ typedef struct qc_dconf {
     long retry_base_ms, retry_max_ms;
     long max_attempts;
     int webhook_allow_private;
-    int http2;
+    long http2;
 } qc_dconf_t;
 
 extern const qc_conf_def_t qc_dconf_defs[];

@@ -1,0 +1,48 @@
+"""kill -9 of dispatchers in the middle of an alert (issue 3, fault test 1):
+nobody is missed, and the duplicates at the sink stay within the in-flight
+bound (QUAKECAST_MAX_INFLIGHT records per killed dispatcher)."""
+
+import json
+import os
+import time
+
+from conftest import REPO, gen_subscribers, lib, wait_alert_complete, wait_until
+
+EVENT = os.path.join(REPO, "tests", "data", "events", "vrancea_1977.geojson")
+INFLIGHT_BOUND = 1024  # QUAKECAST_MAX_INFLIGHT set by the stack fixture
+
+
+def test_kill_dispatchers_mid_alert(stack, sink):
+    lines = gen_subscribers(12000, sink, seed=21, prefix="kill-")
+    lib.import_subscribers(stack.api, stack.token, lines)
+    subs = lib.parse_subscribers(lines)
+    expected, borderline = lib.classify(subs, lib.load_event(EVENT))
+    # Slow hand-offs so the kills land while work is in flight.
+    lib.http_json("POST", sink + "/_sink/faults", json.dumps({"delay_ms": 40, "count": 8000}).encode(),
+                  content_type="application/json", expect=(200, 201, 204))
+    kills = 0
+    try:
+        with open(EVENT, "rb") as f:
+            t0, reply = lib.post_event(stack.api, stack.token, f.read())
+        alert = lib.alert_of(reply)["alert_id"]
+        for name in ("dispatcher-1", "dispatcher-2"):
+            wait_until(lambda: lib.sink_summary(sink, alert)["received"] > 300 * (kills + 1), 30, 0.02,
+                       "hand-offs before the kill")
+            before = lib.sink_summary(sink, alert)["distinct"]
+            assert before < len(expected), "alert finished before the kill: the test proves nothing"
+            stack.run("kill", name, "KILL")
+            kills += 1
+            time.sleep(0.3)
+            stack.run("start", name)
+    finally:
+        lib.http_request("DELETE", sink + "/_sink/faults")
+    st = wait_alert_complete(stack, alert, timeout_s=120)
+    wait_until(lambda: lib.sink_summary(sink, alert)["distinct"] >= len(expected), 20, 0.1, "sink to catch up")
+    ledger = lib.sink_ids(sink, alert)
+    result = lib.tally(ledger, expected, borderline, st["targeted"], t0)
+    result["kills"] = kills
+    print("kill test:", json.dumps(result))
+    assert result["missed"] == 0
+    assert result["unexpected"] == 0
+    assert result["duplicates"] <= INFLIGHT_BOUND * kills
+    assert lib.sink_summary(sink, alert)["duplicate_id_mismatch"] == 0
