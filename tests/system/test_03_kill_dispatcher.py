@@ -37,9 +37,13 @@ def test_kill_dispatchers_mid_alert(stack, sink):
     finally:
         lib.http_request("DELETE", sink + "/_sink/faults")
     st = wait_alert_complete(stack, alert, timeout_s=120)
-    wait_until(lambda: lib.sink_summary(sink, alert)["distinct"] >= len(expected), 20, 0.1, "sink to catch up")
-    ledger = lib.sink_ids(sink, alert)
+    wait_until(lambda: lib.sink_summary(sink, alert)["distinct"] >= st["notified"], 20, 0.1, "sink to catch up")
+    full = lib.sink_ids(sink, alert)
+    # Other tests' subscribers share the registry: judge misses on ours,
+    # duplicates on everyone the alert reached.
+    ledger = {k: v for k, v in full.items() if k.startswith("kill-")}
     result = lib.tally(ledger, expected, borderline, st["targeted"], t0)
+    result["duplicates"] = sum(max(c - 1, 0) for c, _, _ in full.values())
     result["kills"] = kills
     print("kill test:", json.dumps(result))
     assert result["missed"] == 0
