@@ -143,7 +143,12 @@ qc_kprod_t *qc_kprod_new(struct event_base *base, const char *bootstrap, const c
     if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, errsz) ||
         rd_kafka_conf_set(conf, "client.id", client_id, errstr, errsz) ||
         rd_kafka_conf_set(conf, "linger.ms", "1", errstr, errsz) ||
-        rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, errsz) ||
+        /* Not idempotent: an idempotent producer first waits for a producer
+         * id from the transaction coordinator, which on a fresh broker costs
+         * the first alert a second or more. A duplicated job or event is
+         * harmless: runs are created once and leases decide who works. */
+        rd_kafka_conf_set(conf, "enable.idempotence", "false", errstr, errsz) ||
+        rd_kafka_conf_set(conf, "acks", "all", errstr, errsz) ||
         rd_kafka_conf_set(conf, "message.timeout.ms", "30000", errstr, errsz) ||
         qc_kafka_conf_from_env(conf, errstr, errsz))
         goto fail;
@@ -252,8 +257,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     qc_kcons_t *c = opaque;
     char n[16];
     snprintf(n, sizeof n, "%d", parts->cnt);
-    /* cooperative-sticky moves only the partitions that change owner, so a
-     * dispatcher joining mid-alert does not stop the others' work. */
+    /* Both protocols are handled: roundrobin is the default, and
+     * QUAKECAST_KAFKA_X_PARTITION_ASSIGNMENT_STRATEGY=cooperative-sticky
+     * switches to incremental (un)assignment. */
     bool coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_error_t *e = NULL;
