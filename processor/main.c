@@ -222,6 +222,10 @@ int main(int argc, char **argv)
     p.events = p.producer ? qc_kcons_new(p.base, p.conf.kafka_bootstrap, "quakecast-processor", cid,
                                          topics_in, 1, qc_decide_on_message, &p, err, sizeof err)
                           : NULL;
+    if (p.producer) {
+        qc_kprod_warm(p.producer, QC_TOPIC_DISPATCH);
+        qc_kprod_warm(p.producer, QC_TOPIC_EVENTS);
+    }
     p.pending = qc_pending_new(&p);
     if (!p.producer || !p.events || !p.pending) {
         qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);

@@ -208,6 +208,14 @@ int qc_kprod_send(qc_kprod_t *p, const char *topic, const void *key, size_t keyl
     return 0;
 }
 
+void qc_kprod_warm(qc_kprod_t *p, const char *topic)
+{
+    /* A topic handle makes librdkafka fetch and keep the topic's metadata. */
+    rd_kafka_topic_t *t = rd_kafka_topic_new(p->rk, topic, NULL);
+    if (t)
+        rd_kafka_topic_destroy(t); /* librdkafka keeps the topic known */
+}
+
 int qc_kprod_outq(qc_kprod_t *p) { return rd_kafka_outq_len(p->rk); }
 
 /* ---- consumer ---- */

@@ -31,6 +31,9 @@ void qc_kprod_destroy(qc_kprod_t *p, int flush_ms);
  *  @returns 0 or QC_ERR_KAFKA (queue full, unknown topic...). */
 int qc_kprod_send(qc_kprod_t *p, const char *topic, const void *key, size_t keylen,
                   const void *val, size_t vallen, qc_kprod_dr_cb cb, void *opaque);
+/** Asks for @p topic's metadata now, so the first message to it (the first
+ *  alert's jobs) does not wait for a metadata round trip. */
+void qc_kprod_warm(qc_kprod_t *p, const char *topic);
 /** Messages queued and not yet acknowledged. */
 int qc_kprod_outq(qc_kprod_t *p);
 

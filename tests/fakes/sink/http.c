@@ -12,7 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/socket.h>
+
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -317,6 +320,25 @@ static void record_and_reply(sink_t *s, struct evhttp_request *req, uint32_t ale
     reply_ok(req);
 }
 
+/* evhttp stops reading a connection while its request is with us, so a
+ * client that closed meanwhile is only seen by peeking at the socket. */
+static bool peer_gone(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev;
+    evutil_socket_t fd;
+    char c;
+    ssize_t n;
+
+    if (evcon == NULL)
+        return true;
+    bev = evhttp_connection_get_bufferevent(evcon);
+    if (bev == NULL || (fd = bufferevent_getfd(bev)) < 0)
+        return true;
+    n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static void pending_fire(evutil_socket_t fd, short what, void *arg)
 {
     sink_pending_t *p = arg;
@@ -349,6 +371,15 @@ static void pending_fire(evutil_socket_t fd, short what, void *arg)
         reply_fault(req, p->status, p->retry_after);
     } else if (alert == SINK_ALERT_ALL) {
         reply_error(req, 500, "ledger out of memory");
+    } else if (peer_gone(req)) {
+        /* The client gave up while we held the answer (a killed dispatcher,
+         * a client timeout): it never sees a 2xx, so this is no delivery. */
+        sink_ledger_counters(s->ledger)->client_gone++;
+        evcon = evhttp_request_get_connection(req);
+        if (evcon != NULL)
+            evhttp_connection_free(evcon);
+        else
+            evhttp_request_free(req);
     } else {
         record_and_reply(s, req, alert, p->sub, p->sublen, p->has_id, p->id_hash);
     }

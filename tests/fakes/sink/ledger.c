@@ -547,9 +547,9 @@ void sink_ledger_summary_json(const sink_ledger_t *l, uint32_t alert,
     evbuffer_add_printf(out,
                         ",\"bad_signature\":%" PRIu64 ",\"stale_timestamp\":%" PRIu64
                         ",\"bad_request\":%" PRIu64 ",\"missing_id\":%" PRIu64
-                        ",\"faulted\":",
+                        ",\"client_gone\":%" PRIu64 ",\"faulted\":",
                         c->bad_signature, c->stale_timestamp, c->bad_request,
-                        c->missing_id);
+                        c->missing_id, c->client_gone);
     faults_json(out, &sum.faulted);
     evbuffer_add(out, "}", 1);
 }
@@ -612,7 +612,7 @@ int sink_ledger_times(const sink_ledger_t *l, uint32_t alert, int64_t **out,
         return QC_ERR_NOMEM;
     }
     for (size_t i = 0; i < l->nalerts; i++) {
-        if (alert != SINK_ALERT_ALL && alert != i)
+        if ((alert != SINK_ALERT_ALL && alert != i) || l->alerts[i].ntimes == 0)
             continue;
         memcpy(tmp + k, l->alerts[i].times, l->alerts[i].ntimes * sizeof(*tmp));
         k += l->alerts[i].ntimes;

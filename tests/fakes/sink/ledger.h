@@ -29,6 +29,7 @@ typedef struct sink_counters {
     uint64_t stale_timestamp; /**< subset of bad_signature: ts out of tolerance */
     uint64_t bad_request;     /**< 400: not JSON, ids missing or too long */
     uint64_t missing_id;      /**< 2xx deliveries without a webhook-id header */
+    uint64_t client_gone;     /**< delayed deliveries whose client closed first */
 } sink_counters_t;
 
 /** @returns a new empty ledger, or NULL when out of memory. */

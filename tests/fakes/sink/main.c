@@ -5,15 +5,16 @@
  * the ready file once listening; SIGTERM/SIGINT end the loop, after which the
  * ledger file is written. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -297,6 +298,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 int main(int argc, char **argv)
 {
     struct event_config *ecfg;
+    struct rlimit rl;
     sink_config_t conf;
     sink_t s;
     char errstr[512], fields[256];
@@ -324,6 +326,12 @@ int main(int argc, char **argv)
     }
     /* a client closing mid-write must be an EPIPE, not a dead process */
     signal(SIGPIPE, SIG_IGN);
+    /* several dispatchers with wide connection pools exceed the usual soft
+     * limit of 1024 descriptors */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 
     if ((s.ledger = sink_ledger_new()) == NULL) {
         log_error("start_failed", "out of memory");
