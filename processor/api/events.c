@@ -55,20 +55,10 @@ static void on_decision(const char *json, void *opaque)
 void qc_api_events(struct evhttp_request *req, const char *rest, void *opaque)
 {
     qc_proc_t *p = opaque;
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        qc_http_reply_error(req, 405, "method_not_allowed", "use POST", NULL);
-        return;
-    }
-    if (!qc_http_bearer_ok(req, p->token_sha)) {
-        qc_http_reply_error(req, 401, "unauthorized", "admin bearer token required", NULL);
-        return;
-    }
     char *body = NULL;
     size_t len = 0;
-    if (qc_http_body(req, (size_t)p->conf.import_max_bytes, &body, &len)) {
-        qc_http_reply_error(req, 413, "too_large", "event document too large", NULL);
+    if (!qc_http_admin_post(req, p->token_sha, (size_t)p->conf.import_max_bytes, &body, &len))
         return;
-    }
     char mode[16] = "";
     bool replay = qc_http_query(req, "replay", mode, sizeof mode);
     if (replay && strcmp(mode, "now") != 0) {

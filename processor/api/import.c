@@ -119,20 +119,10 @@ static void import_line(import_t *im, long lineno, const char *s, size_t len, co
 void qc_api_import(struct evhttp_request *req, const char *rest, void *opaque)
 {
     qc_proc_t *p = opaque;
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        qc_http_reply_error(req, 405, "method_not_allowed", "use POST", NULL);
-        return;
-    }
-    if (!qc_http_bearer_ok(req, p->token_sha)) {
-        qc_http_reply_error(req, 401, "unauthorized", "admin bearer token required", NULL);
-        return;
-    }
     char *body = NULL;
     size_t len = 0;
-    if (qc_http_body(req, (size_t)p->conf.import_max_bytes, &body, &len)) {
-        qc_http_reply_error(req, 413, "too_large", "import body too large: split it", NULL);
+    if (!qc_http_admin_post(req, p->token_sha, (size_t)p->conf.import_max_bytes, &body, &len))
         return;
-    }
     import_t *im = calloc(1, sizeof *im);
     if (!im || !(im->rejected = json_array())) {
         free(im);

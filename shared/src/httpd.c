@@ -86,6 +86,25 @@ int qc_http_body(struct evhttp_request *req, size_t max, char **buf, size_t *len
     return 0;
 }
 
+bool qc_http_admin_post(struct evhttp_request *req, const unsigned char token_sha256[32], size_t max,
+                        char **body, size_t *len)
+{
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        qc_http_reply_error(req, 405, "method_not_allowed", "use POST", NULL);
+        return false;
+    }
+    if (!qc_http_bearer_ok(req, token_sha256)) {
+        qc_http_reply_error(req, 401, "unauthorized", "admin bearer token required", NULL);
+        return false;
+    }
+    int rc = qc_http_body(req, max, body, len);
+    if (rc == QC_ERR_TOOBIG)
+        qc_http_reply_error(req, 413, "too_large", "body too large: split it", NULL);
+    else if (rc)
+        qc_http_reply_error(req, 500, "internal", "out of memory", NULL);
+    return rc == 0;
+}
+
 bool qc_http_query(struct evhttp_request *req, const char *key, char *out, size_t outsz)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);

@@ -230,16 +230,12 @@ int qc_subscriber_from_json(const json_t *doc, const qc_sub_policy_t *policy,
             snprintf(out->id + 4 + 2 * i, 3, "%02x", rnd[i]);
     }
     const json_t *lat = json_object_get(doc, "lat"), *lon = json_object_get(doc, "lon");
-    if (!json_is_number(lat))
-        FAIL("invalid_location", "lat", "lat must be a number");
-    if (!json_is_number(lon))
-        FAIL("invalid_location", "lon", "lon must be a number");
-    out->lat = json_number_value(lat);
-    out->lon = json_number_value(lon);
+    out->lat = json_is_number(lat) ? json_number_value(lat) : NAN;
     if (!isfinite(out->lat) || out->lat < -90 || out->lat > 90)
-        FAIL("invalid_location", "lat", "lat must be in [-90, 90]");
+        FAIL("invalid_location", "lat", "lat must be a number in [-90, 90]");
+    out->lon = json_is_number(lon) ? json_number_value(lon) : NAN;
     if (!isfinite(out->lon) || out->lon < -180 || out->lon > 180)
-        FAIL("invalid_location", "lon", "lon must be in [-180, 180]");
+        FAIL("invalid_location", "lon", "lon must be a number in [-180, 180]");
     v = json_object_get(doc, "lang");
     snprintf(out->lang, sizeof out->lang, "en");
     if (v && !json_is_null(v)) {

@@ -40,6 +40,11 @@ void qc_http_reply_error(struct evhttp_request *req, int status, const char *cod
 /** Copies the request body (at most @p max bytes, else QC_ERR_TOOBIG) into a
  *  NUL-terminated malloc'd buffer. Caller frees *buf. */
 int qc_http_body(struct evhttp_request *req, size_t max, char **buf, size_t *len);
+/** The prologue of every admin POST: the method, the bearer token and the
+ *  body (at most @p max bytes, copied into *@p body, caller frees). On
+ *  failure it has already answered (405, 401 or 413) and returns false. */
+bool qc_http_admin_post(struct evhttp_request *req, const unsigned char token_sha256[32], size_t max,
+                        char **body, size_t *len);
 /** Value of query parameter @p key, copied into @p out. @returns true if present. */
 bool qc_http_query(struct evhttp_request *req, const char *key, char *out, size_t outsz);
 /** Checks "Authorization: Bearer <token>" against the SHA-256 of the

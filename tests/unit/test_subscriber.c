@@ -1,0 +1,89 @@
+/* Subscriber validation (one rule per case) and the packed record. */
+#include "qctest.h"
+#include "qc/subscriber.h"
+
+static const qc_sub_policy_t strict = { .allow_private_webhooks = false, .default_min_mmi = 4 };
+static const qc_sub_policy_t local = { .allow_private_webhooks = true, .default_min_mmi = 4 };
+
+static const char *code_of(const char *doc, const qc_sub_policy_t *pol, const char **field)
+{
+    json_t *j = json_loads(doc, 0, NULL);
+    qc_subscriber_t s;
+    const char *code = NULL;
+    char msg[256];
+    *field = NULL;
+    int rc = qc_subscriber_from_json(j, pol, &s, &code, field, msg, sizeof msg);
+    json_decref(j);
+    return rc ? code : "ok";
+}
+
+#define WH "\"webhook\":{\"url\":\"https://example.org/h\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}"
+
+static void test_rules(void)
+{
+    const char *f;
+    CHECK_STR(code_of("{\"id\":\"a\",\"lat\":44.4,\"lon\":26.1,\"channels\":{" WH "}}", &strict, &f), "ok");
+    CHECK_STR(code_of("[1]", &strict, &f), "not_an_object");
+    CHECK_STR(code_of("{\"id\":\"bad id\",\"lat\":1,\"lon\":1,\"channels\":{" WH "}}", &strict, &f), "invalid_id");
+    CHECK_STR(code_of("{\"lat\":91,\"lon\":1,\"channels\":{" WH "}}", &strict, &f), "invalid_location");
+    CHECK_STR(f, "lat");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":\"x\",\"channels\":{" WH "}}", &strict, &f), "invalid_location");
+    CHECK_STR(f, "lon");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"lang\":\"Romanian\",\"channels\":{" WH "}}", &strict, &f), "invalid_lang");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"min_mmi\":11,\"channels\":{" WH "}}", &strict, &f), "invalid_min_mmi");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{}}", &strict, &f), "no_channel");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"pigeon\":{}}}", &strict, &f), "unknown_channel");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"sms\":{\"phone\":\"0712345678\"}}}", &strict, &f), "invalid_phone");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"sms\":{\"phone\":\"+40712345678\"}}}", &strict, &f), "ok");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"email\":{\"address\":\"a@b\"}}}", &strict, &f), "invalid_email");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"webhook\":{\"url\":\"http://127.0.0.1/h\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}}", &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"webhook\":{\"url\":\"https://10.1.2.3/h\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}}", &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"webhook\":{\"url\":\"https://[::1]/h\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}}", &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"webhook\":{\"url\":\"http://127.0.0.1/h\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}}", &local, &f), "ok");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"webhook\":{\"url\":\"https://example.org/h\",\"secret\":\"nope\"}}}", &strict, &f), "invalid_webhook");
+    CHECK_STR(f, "channels.webhook.secret");
+}
+
+static void test_record_round_trip(void)
+{
+    json_t *j = json_loads("{\"id\":\"ext-42\",\"lat\":44.4268,\"lon\":26.1025,\"lang\":\"ro\",\"min_mmi\":5,"
+                           "\"channels\":{" WH ",\"sms\":{\"phone\":\"+40712345678\"}}}", 0, NULL);
+    qc_subscriber_t s, back;
+    const char *code, *field;
+    char msg[128], err[128];
+    CHECK_INT(qc_subscriber_from_json(j, &strict, &s, &code, &field, msg, sizeof msg), 0);
+    json_decref(j);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    CHECK_INT(qc_subscriber_pack(&s, &sb), 0);
+    CHECK(sb.size < 140); /* the budget of a record */
+    CHECK_INT(qc_subscriber_unpack(sb.data, sb.size, &back, err, sizeof err), 0);
+    CHECK_STR(back.id, "ext-42");
+    CHECK_NEAR(back.lat, 44.4268, 1e-5);
+    CHECK_NEAR(back.lon, 26.1025, 1e-5);
+    CHECK_STR(back.lang, "ro");
+    CHECK_INT(back.min_mmi, 5);
+    CHECK_STR(back.webhook_url, "https://example.org/h");
+    CHECK_STR(back.sms_phone, "+40712345678");
+    /* every truncation of a good record is refused, never a crash */
+    for (size_t n = 0; n < sb.size; n++)
+        CHECK(qc_subscriber_unpack(sb.data, n, &back, err, sizeof err) != 0);
+    msgpack_sbuffer_destroy(&sb);
+    CHECK(qc_subscriber_unpack("\xc1", 1, &back, err, sizeof err) != 0);
+}
+
+static void test_cells(void)
+{
+    char c[32];
+    double la, lo;
+    qc_cell_of(44.43, 26.10, c, sizeof c);
+    CHECK_STR(c, "177:104");
+    CHECK_INT(qc_cell_parse(c, strlen(c), &la, &lo), 0);
+    CHECK_NEAR(la, 44.25, 1e-9);
+    CHECK_NEAR(lo, 26.0, 1e-9);
+    qc_cell_of(-0.1, -0.1, c, sizeof c);
+    CHECK_STR(c, "-1:-1");
+    CHECK(qc_cell_parse("x:1", 3, &la, &lo) != 0);
+}
+
+QC_TESTS(QC_CASE(test_rules), QC_CASE(test_record_round_trip), QC_CASE(test_cells))
