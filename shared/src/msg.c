@@ -3,6 +3,7 @@
  * so a newer writer can add fields without breaking older readers. */
 #include "qc/msg.h"
 #include "qc/err.h"
+#include "qc/mpcheck.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -41,7 +42,7 @@ static int reader_open(reader_t *r, const char *data, size_t len, char *err, siz
 {
     msgpack_unpacked_init(&r->u);
     size_t off = 0;
-    if (!data || msgpack_unpack_next(&r->u, data, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+    if (!data || qc_mp_check(data, len) || msgpack_unpack_next(&r->u, data, len, &off) != MSGPACK_UNPACK_SUCCESS) {
         snprintf(err, errsz, "not msgpack");
         return QC_ERR_PARSE;
     }
@@ -73,7 +74,8 @@ static int get_str(const reader_t *r, const char *k, char *dst, size_t dstsz, bo
     }
     if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= dstsz)
         return -1;
-    memcpy(dst, o->via.str.ptr, o->via.str.size);
+    if (o->via.str.size) /* an empty string may come with a NULL pointer */
+        memcpy(dst, o->via.str.ptr, o->via.str.size);
     dst[o->via.str.size] = '\0';
     return 0;
 }

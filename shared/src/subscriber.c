@@ -3,6 +3,7 @@
 #include "qc/subscriber.h"
 #include "qc/err.h"
 #include "qc/geo.h"
+#include "qc/mpcheck.h"
 #include "qc/sign.h"
 
 #include <arpa/inet.h>
@@ -388,7 +389,8 @@ static int get_str(const msgpack_object *o, char *dst, size_t dstsz)
 {
     if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= dstsz)
         return -1;
-    memcpy(dst, o->via.str.ptr, o->via.str.size);
+    if (o->via.str.size) /* an empty string may come with a NULL pointer */
+        memcpy(dst, o->via.str.ptr, o->via.str.size);
     dst[o->via.str.size] = '\0';
     return 0;
 }
@@ -411,7 +413,7 @@ int qc_subscriber_unpack(const char *data, size_t len, qc_subscriber_t *out, cha
     msgpack_unpacked_init(&u);
     size_t off = 0;
     int rc = QC_ERR_PARSE;
-    if (msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+    if (qc_mp_check(data, len) || msgpack_unpack_next(&u, data, len, &off) != MSGPACK_UNPACK_SUCCESS) {
         snprintf(err, errsz, "record is not msgpack");
         goto done;
     }
@@ -431,6 +433,11 @@ int qc_subscriber_unpack(const char *data, size_t len, qc_subscriber_t *out, cha
         get_num(&a[3], &out->lon) || get_str(&a[4], out->lang, sizeof out->lang) ||
         get_num(&a[5], &mmi) || get_num(&a[6], &ch) || !qc_geo_valid(out->lat, out->lon)) {
         snprintf(err, errsz, "record header fields have wrong types");
+        goto done;
+    }
+    /* Converting an out-of-range double is undefined: check first. */
+    if (!(mmi >= 1 && mmi <= 10) || !(ch >= 0 && ch < (double)(1u << QC_CH_COUNT_))) {
+        snprintf(err, errsz, "record threshold or channel mask out of range");
         goto done;
     }
     out->min_mmi = (int)mmi;

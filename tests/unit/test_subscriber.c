@@ -86,4 +86,26 @@ static void test_cells(void)
     CHECK(qc_cell_parse("x:1", 3, &la, &lo) != 0);
 }
 
-QC_TESTS(QC_CASE(test_rules), QC_CASE(test_record_round_trip), QC_CASE(test_cells))
+/* Inputs tests/fuzz/fuzz_records.c found: a 2^32-element array claim
+ * (msgpack-c would allocate 128 GB), a negative channel mask (undefined
+ * conversion), an empty string with a NULL pointer. */
+static void test_fuzz_regressions(void)
+{
+    const char *files[] = { "tests/data/fuzz/records/crash_huge_array.bin",
+                            "tests/data/fuzz/records/crash_negative_mask.bin",
+                            "tests/data/fuzz/records/crash_empty_str.bin" };
+    for (size_t i = 0; i < 3; i++) {
+        FILE *f = fopen(files[i], "rb");
+        CHECK(f != NULL);
+        if (!f)
+            continue;
+        char buf[512];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        qc_subscriber_t s;
+        char err[128];
+        CHECK(qc_subscriber_unpack(buf, n, &s, err, sizeof err) != 0);
+    }
+}
+
+QC_TESTS(QC_CASE(test_fuzz_regressions), QC_CASE(test_rules), QC_CASE(test_record_round_trip), QC_CASE(test_cells))
