@@ -84,9 +84,10 @@ static void maybe_finish(qc_chunk_t *c)
     qc_chunk_result_t res = { .idx = c->idx, .bits = c->bits, .nbits_bytes = c->nbytes,
                               .targeted = c->targeted, .notified = c->notified, .failed = c->failed,
                               .dlq = c->dlq, .first_ms = c->first_ms, .last_ms = c->last_ms };
-    c->d->held_records -= (long)c->n;
-    qc_job_chunk_done(c->job, &res);
-    qc_jobs_kick(c->d);
+    qc_disp_t *d = c->d;
+    d->held_records -= (long)c->n;
+    qc_job_chunk_done(c->job, &res); /* deferred: c stays valid */
+    qc_jobs_kick(d);
 }
 
 static void settle(qc_item_t *it)

@@ -30,6 +30,8 @@ struct qc_job {
     int64_t op_sent;             /* when the last lease-extending script left */
     int64_t renew_sent;
     struct event *renew_ev, *retry_ev;
+    struct event *done_ev;       /* chunk completion, run from the loop */
+    qc_chunk_result_t done_res;
     qc_chunk_t *chunk;           /* the chunk being sent, or NULL */
     long chunk_size;             /* records per chunk of this run */
     bool fenced, releasing, settled, waiting, parked;
@@ -79,6 +81,8 @@ static void job_free(qc_job_t *j)
         event_free(j->renew_ev);
     if (j->retry_ev)
         event_free(j->retry_ev);
+    if (j->done_ev)
+        event_free(j->done_ev);
     qc_chunk_free(j->chunk);
     free(j);
 }
@@ -303,9 +307,20 @@ void qc_jobs_kick(qc_disp_t *d)
     }
 }
 
+/* Called from deep inside chunk.c (a send's completion): the work that may
+ * free the chunk or the job runs from the loop instead, never under its
+ * caller. */
 void qc_job_chunk_done(qc_job_t *j, const qc_chunk_result_t *res)
 {
+    j->done_res = *res;
+    event_active(j->done_ev, 0, 0);
+}
+
+static void on_chunk_done(evutil_socket_t fd, short what, void *arg)
+{
+    qc_job_t *j = arg;
     qc_disp_t *d = j->d;
+    const qc_chunk_result_t *res = &j->done_res;
     qc_counter_add(d->m_chunks, 1);
     if (j->fenced) {
         qc_chunk_free(j->chunk);
@@ -435,7 +450,8 @@ void qc_job_on_message(rd_kafka_message_t *msg, void *opaque)
         qc_kcons_pause(d->jobs_in, true);
     j->renew_ev = evtimer_new(d->base, on_renew_tick, j);
     j->retry_ev = evtimer_new(d->base, on_retry, j);
-    if (rc || !j->renew_ev || !j->retry_ev) {
+    j->done_ev = event_new(d->base, -1, 0, on_chunk_done, j);
+    if (rc || !j->renew_ev || !j->retry_ev || !j->done_ev) {
         char off[32];
         snprintf(off, sizeof off, "%lld", (long long)j->offset);
         qc_counter_add(d->m_jobs_bad, 1);
