@@ -318,7 +318,10 @@ qc_kcons_t *qc_kcons_new(struct event_base *base, const char *bootstrap, const c
         rd_kafka_conf_set(conf, "enable.auto.commit", "true", errstr, errsz) ||
         rd_kafka_conf_set(conf, "auto.commit.interval.ms", "500", errstr, errsz) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, errsz) ||
-        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", errstr, errsz) ||
+        /* A fetch returns as soon as one byte is there (fetch.min.bytes=1), so
+         * this only bounds idle polling: 10 ms cost the broker a third of a
+         * core for nothing, with the same first hand-off (bench/RESULTS.md). */
+        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "500", errstr, errsz) ||
         rd_kafka_conf_set(conf, "session.timeout.ms", "10000", errstr, errsz) ||
         rd_kafka_conf_set(conf, "heartbeat.interval.ms", "1000", errstr, errsz) ||
         rd_kafka_conf_set(conf, "max.poll.interval.ms", "600000", errstr, errsz) ||

@@ -269,8 +269,8 @@ static void on_plain(redisAsyncContext *ac, void *reply, void *priv)
     free(c);
 }
 
-int qc_redis_argv(qc_redis_t *r, qc_redis_cb cb, void *opaque, int argc, const char **argv,
-                  const size_t *argvlen)
+/* The context of a plain command, or QC_ERR_REDIS while disconnected. */
+static int new_call(qc_redis_t *r, qc_redis_cb cb, void *opaque, bool persistent, plain_call_t **out)
 {
     if (!r->ac || !r->up)
         return QC_ERR_REDIS;
@@ -279,7 +279,18 @@ int qc_redis_argv(qc_redis_t *r, qc_redis_cb cb, void *opaque, int argc, const c
         return QC_ERR_NOMEM;
     c->cb = cb;
     c->opaque = opaque;
-    c->persistent = false;
+    c->persistent = persistent;
+    *out = c;
+    return 0;
+}
+
+int qc_redis_argv(qc_redis_t *r, qc_redis_cb cb, void *opaque, int argc, const char **argv,
+                  const size_t *argvlen)
+{
+    plain_call_t *c;
+    int rc = new_call(r, cb, opaque, false, &c);
+    if (rc)
+        return rc;
     if (redisAsyncCommandArgv(r->ac, on_plain, c, argc, argv, argvlen) != REDIS_OK) {
         free(c);
         return QC_ERR_REDIS;
@@ -289,17 +300,13 @@ int qc_redis_argv(qc_redis_t *r, qc_redis_cb cb, void *opaque, int argc, const c
 
 int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, ...)
 {
-    if (!r->ac || !r->up)
-        return QC_ERR_REDIS;
-    plain_call_t *c = malloc(sizeof *c);
-    if (!c)
-        return QC_ERR_NOMEM;
-    c->cb = cb;
-    c->opaque = opaque;
-    c->persistent = false;
+    plain_call_t *c;
+    int rc = new_call(r, cb, opaque, false, &c);
+    if (rc)
+        return rc;
     va_list ap;
     va_start(ap, fmt);
-    int rc = redisvAsyncCommand(r->ac, on_plain, c, fmt, ap);
+    rc = redisvAsyncCommand(r->ac, on_plain, c, fmt, ap);
     va_end(ap);
     if (rc != REDIS_OK) {
         free(c);
@@ -310,14 +317,10 @@ int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, .
 
 int qc_redis_subscribe(qc_redis_t *r, const char *channel, qc_redis_cb cb, void *opaque)
 {
-    if (!r->ac || !r->up)
-        return QC_ERR_REDIS;
-    plain_call_t *c = malloc(sizeof *c);
-    if (!c)
-        return QC_ERR_NOMEM;
-    c->cb = cb;
-    c->opaque = opaque;
-    c->persistent = true;
+    plain_call_t *c;
+    int rc = new_call(r, cb, opaque, true, &c);
+    if (rc)
+        return rc;
     if (redisAsyncCommand(r->ac, on_plain, c, "SUBSCRIBE %s", channel) != REDIS_OK) {
         free(c);
         return QC_ERR_REDIS;
