@@ -178,6 +178,8 @@ int main(int argc, char **argv)
     d.jobs_in = d.producer ? qc_kcons_new(d.base, d.conf.kafka_bootstrap, "quakecast-dispatcher", cid, topics, 1,
                                           qc_job_on_message, &d, err, sizeof err)
                            : NULL;
+    if (d.producer)
+        qc_kprod_warm(d.producer, QC_TOPIC_DLQ);
     if (!d.producer || !d.jobs_in) {
         qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
         goto out;
