@@ -88,6 +88,7 @@ struct qc_disp {
     qc_httpc_t *http;
     const qc_channel_driver_t *drivers[QC_CH_COUNT_]; /* NULL: channel off */
     long epoch;               /* fencing epoch for this Redis run, 0 = unknown */
+    bool epoch_pending;       /* an epoch request is on its way */
     /* work */
     long jobs_active;
     long inflight;            /* sends started, not finished */

@@ -417,6 +417,10 @@ static void job_acquire(qc_job_t *j)
 {
     qc_disp_t *d = j->d;
     if (!d->epoch) {
+        /* The epoch request may have failed (Redis loading, a timeout):
+         * ask again, then try this job later. */
+        if (qc_redis_up(d->redis) && !d->epoch_pending)
+            qc_job_on_redis(d, true);
         retry_later(j);
         return;
     }
@@ -474,6 +478,9 @@ void qc_job_on_message(rd_kafka_message_t *msg, void *opaque)
 static void on_epoch(redisReply *r, void *opaque)
 {
     qc_disp_t *d = opaque;
+    d->epoch_pending = false;
+    if (r && r->type == REDIS_REPLY_ERROR)
+        qc_log(QC_LOG_WARN, "fencing_epoch_failed", "error", r->str, NULL);
     if (r && r->type == REDIS_REPLY_INTEGER) {
         d->epoch = (long)r->integer;
         char e[24];
@@ -491,7 +498,8 @@ void qc_job_on_redis(qc_disp_t *d, bool up)
     const char *run_id = qc_redis_run_id(d->redis);
     const char *argv[] = { "qc:epoch", run_id };
     size_t lens[] = { 8, strlen(run_id) };
-    qc_redis_script(d->redis, QC_SCRIPT_EPOCH, 1, 2, argv, lens, on_epoch, d);
+    if (qc_redis_script(d->redis, QC_SCRIPT_EPOCH, 1, 2, argv, lens, on_epoch, d) == 0)
+        d->epoch_pending = true;
 }
 
 void qc_job_set_chunk(qc_job_t *j, qc_chunk_t *c) { j->chunk = c; }

@@ -38,6 +38,7 @@ struct qc_redis {
     int port, db;
     char run_id[64];
     struct event *retry_ev;
+    struct event *loading_ev; /* asks INFO again while Redis loads its AOF */
     int backoff_ms;
     bool destroying;
     qc_redis_state_cb state_cb;
@@ -80,6 +81,13 @@ static void on_info(redisAsyncContext *ac, void *reply_, void *priv)
     (void)ac;
     if (!reply || reply->type != REDIS_REPLY_STRING)
         return; /* the disconnect callback handles the rest */
+    /* A restarted Redis accepts connections while it still loads the AOF
+     * and answers -LOADING to everything but INFO: not up yet. */
+    if (strstr(reply->str, "loading:1")) {
+        struct timeval tv = { 0, 100 * 1000 };
+        evtimer_add(r->loading_ev, &tv);
+        return;
+    }
     const char *p = strstr(reply->str, "run_id:");
     if (p) {
         p += 7;
@@ -103,6 +111,13 @@ static void on_info(redisAsyncContext *ac, void *reply_, void *priv)
         r->state_cb(r, true, r->opaque);
 }
 
+static void on_loading_check(evutil_socket_t fd, short what, void *arg)
+{
+    qc_redis_t *r = arg;
+    if (r->ac)
+        redisAsyncCommand(r->ac, on_info, r, "INFO");
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     qc_redis_t *r = ac->data;
@@ -115,7 +130,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     redisAsyncContext *mac = (redisAsyncContext *)ac;
     if (r->db)
         redisAsyncCommand(mac, NULL, NULL, "SELECT %d", r->db);
-    redisAsyncCommand(mac, on_info, r, "INFO server");
+    redisAsyncCommand(mac, on_info, r, "INFO");
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -223,7 +238,8 @@ qc_redis_t *qc_redis_new(struct event_base *base, const char *url, qc_redis_stat
             snprintf(r->sha[i] + 2 * k, 3, "%02x", md[k]);
     }
     r->retry_ev = evtimer_new(base, on_retry, r);
-    if (!r->retry_ev) {
+    r->loading_ev = evtimer_new(base, on_loading_check, r);
+    if (!r->retry_ev || !r->loading_ev) {
         snprintf(errstr, errsz, "evtimer_new failed");
         qc_redis_destroy(r);
         return NULL;
@@ -241,6 +257,8 @@ void qc_redis_destroy(qc_redis_t *r)
         redisAsyncFree(r->ac);
     if (r->retry_ev)
         event_free(r->retry_ev);
+    if (r->loading_ev)
+        event_free(r->loading_ev);
     for (int i = 0; i < QC_SCRIPT_COUNT_; i++)
         free(r->src[i]);
     free(r);

@@ -130,6 +130,12 @@ def wait_until(cond, timeout_s=60.0, interval_s=0.1, what="condition"):
 
 def wait_alert_complete(stack, alert_id, timeout_s=90.0):
     def done():
-        st = lib.alert_status(stack.api, stack.token, alert_id)
+        try:
+            st = lib.alert_status(stack.api, stack.token, alert_id)
+        except lib.DemoError as err:
+            # 503 while Redis restarts is an answer, not a failure: ask again.
+            if "HTTP 503" in str(err):
+                return None
+            raise
         return st if st.get("state") == "complete" else None
     return wait_until(done, timeout_s, 0.2, "alert %s to complete" % alert_id)
