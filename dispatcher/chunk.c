@@ -41,8 +41,10 @@ struct qc_chunk {
     qc_item_t *items;
     size_t nitems, outstanding;
     long targeted, notified, failed, dlq;
+    long abandoned;
     int64_t first_ms, last_ms;
     bool starting;        /* records still being walked: do not finish yet */
+    bool held;            /* counted in d->held_records */
     bool finished;
 };
 
@@ -65,6 +67,10 @@ void qc_chunk_free(qc_chunk_t *c)
 {
     if (!c)
         return;
+    /* Its records stop counting against the in-flight bound only now: after
+     * Redis acknowledged their marks, or once the chunk was given up. */
+    if (c->held)
+        c->d->held_records -= (long)c->n;
     for (size_t k = 0; k < c->nitems; k++)
         if (c->items[k].retry)
             event_free(c->items[k].retry);
@@ -81,13 +87,11 @@ static void maybe_finish(qc_chunk_t *c)
     if (c->starting || c->outstanding > 0 || c->finished)
         return;
     c->finished = true;
-    qc_chunk_result_t res = { .idx = c->idx, .bits = c->bits, .nbits_bytes = c->nbytes,
+    qc_chunk_result_t res = { .idx = c->idx, .nrecords = (long)c->n, .bits = c->bits, .nbits_bytes = c->nbytes,
                               .targeted = c->targeted, .notified = c->notified, .failed = c->failed,
-                              .dlq = c->dlq, .first_ms = c->first_ms, .last_ms = c->last_ms };
-    qc_disp_t *d = c->d;
-    d->held_records -= (long)c->n;
+                              .dlq = c->dlq, .abandoned = c->abandoned, .first_ms = c->first_ms,
+                              .last_ms = c->last_ms };
     qc_job_chunk_done(c->job, &res); /* deferred: c stays valid */
-    qc_jobs_kick(d);
 }
 
 static void settle(qc_item_t *it)
@@ -132,6 +136,8 @@ static void start_send(qc_disp_t *d, qc_item_t *it)
     if (!qc_job_lease_ok(c->job)) {
         /* The lease may be gone: the next owner sends this one. */
         qc_counter_add(d->m_skipped_lease, 1);
+        qc_job_mark_late(c->job);
+        c->abandoned++;
         settle(it);
         return;
     }
@@ -139,6 +145,7 @@ static void start_send(qc_disp_t *d, qc_item_t *it)
     char err[128];
     if (!x || qc_subscriber_unpack(c->recbuf + c->off[it->i], c->len[it->i], &x->sub, err, sizeof err)) {
         free(x);
+        c->abandoned++; /* out of memory: leave it to whoever reclaims */
         settle(it);
         return;
     }
@@ -163,6 +170,7 @@ static void start_send(qc_disp_t *d, qc_item_t *it)
                         .idem_key = x->idem, .done = on_send_done, .opaque = x };
     it->attempts++;
     d->inflight++;
+    qc_counter_add(d->m_sends_started, 1);
     qc_gauge_set(d->m_inflight, (double)d->inflight);
     if (d->drivers[it->channel]->send(d, &x->s)) {
         d->inflight--;
@@ -284,6 +292,7 @@ int qc_chunk_start(qc_job_t *job, redisReply *r)
     }
     qc_job_set_chunk(job, c);
     d->held_records += (long)c->n;
+    c->held = true;
     c->starting = true;
     double evlat = m->lat, evlon = m->lon;
     for (size_t i = 0; i < c->n; i++) {

@@ -89,6 +89,10 @@ struct qc_disp {
     const qc_channel_driver_t *drivers[QC_CH_COUNT_]; /* NULL: channel off */
     long epoch;               /* fencing epoch for this Redis run, 0 = unknown */
     bool epoch_pending;       /* an epoch request is on its way */
+    bool degraded;            /* Redis answers too slowly to hold a lease: out of the group */
+    int64_t degraded_until;   /* monotonic ms; then the link is measured again */
+    int64_t ping_sent;        /* monotonic ms of the link probe in flight, 0 if none */
+    struct event *linkcheck;
     /* work */
     long jobs_active;
     long inflight;            /* sends started, not finished */
@@ -101,9 +105,10 @@ struct qc_disp {
     bool stopping;
     /* metrics */
     qc_metrics_t *metrics;
-    qc_series_t *m_jobs, *m_jobs_bad, *m_leases_granted, *m_leases_busy, *m_leases_lost;
+    qc_series_t *m_jobs, *m_jobs_bad, *m_leases_granted, *m_leases_busy, *m_leases_expired;
     qc_series_t *m_chunks, *m_chunks_reclaimed, *m_fenced, *m_sent, *m_failed, *m_dlq;
     qc_series_t *m_retries, *m_records_bad, *m_inflight, *m_send_seconds, *m_skipped_lease;
+    qc_series_t *m_sends_started, *m_handed_over, *m_leases_late;
 };
 
 /* job.c */
@@ -119,14 +124,18 @@ void qc_sends_pump(qc_disp_t *d);
 /* job.c, for chunk.c */
 typedef struct qc_chunk_result {
     long idx;
+    long nrecords;
     const unsigned char *bits;
     size_t nbits_bytes;
     long targeted, notified, failed, dlq;
+    long abandoned;       /* records not attempted (lease in doubt): never complete the chunk then */
     int64_t first_ms, last_ms;
 } qc_chunk_result_t;
 void qc_job_chunk_done(qc_job_t *job, const qc_chunk_result_t *res);
 qc_disp_t *qc_job_disp(qc_job_t *job);
 void qc_job_set_chunk(qc_job_t *j, qc_chunk_t *c);
+/** The job could not send because its lease may have expired. */
+void qc_job_mark_late(qc_job_t *j);
 /** Lets jobs waiting for in-flight room claim their next chunk. */
 void qc_jobs_kick(qc_disp_t *d);
 const qc_msg_job_t *qc_job_msg(qc_job_t *job);
@@ -145,6 +154,9 @@ int64_t qc_offtrack_settle(struct offtrack *t, int32_t partition, int64_t offset
 size_t qc_render_message(char *out, size_t outsz, const char *lang, const qc_msg_job_t *job,
                          double mmi, double seconds);
 const char *qc_mmi_roman(double mmi);
+
+/* main.c: leaves the consumer group until Redis answers quickly again */
+void qc_disp_degraded(qc_disp_t *d);
 
 /* dlq */
 void qc_disp_dead_letter(qc_disp_t *d, const qc_msg_job_t *job, const char *sub_id,

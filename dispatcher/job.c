@@ -36,6 +36,9 @@ struct qc_job {
     long chunk_size;             /* records per chunk of this run */
     bool fenced, releasing, settled, waiting, parked;
     bool release_done;           /* the run is done: settle after release */
+    bool late;                   /* lost the lease because Redis answered too slowly */
+    bool handover_failed;        /* Kafka refused the copy: keep the job ourselves */
+    int pending;                 /* script calls in flight: they hold the job */
     qc_job_t *wnext;
     int redis_retries;
     qc_job_t *next;
@@ -43,6 +46,7 @@ struct qc_job {
 
 static void job_acquire(qc_job_t *j);
 static void job_settle(qc_job_t *j, const char *outcome);
+static void hand_over(qc_job_t *j);
 
 qc_disp_t *qc_job_disp(qc_job_t *job) { return job->d; }
 const qc_msg_job_t *qc_job_msg(qc_job_t *job) { return &job->msg; }
@@ -100,9 +104,26 @@ static void job_settle(qc_job_t *j, const char *outcome)
     unlink_job(d, j);
     if (!j->parked)
         d->jobs_active--;
-    job_free(j);
+    evtimer_del(j->renew_ev);
+    evtimer_del(j->retry_ev);
+    event_del(j->done_ev);
+    if (j->pending == 0)
+        job_free(j);
     if (d->jobs_active < d->conf.max_jobs)
         qc_kcons_pause(d->jobs_in, false);
+}
+
+/* Every script call in flight holds its job: a reply can come after the
+ * job was settled (a renewal sent just before), and must then only let go.
+ * @returns true if the job is gone and the reply must be ignored. */
+static bool reply_for_gone_job(qc_job_t *j)
+{
+    j->pending--;
+    if (!j->settled)
+        return false;
+    if (j->pending == 0)
+        job_free(j);
+    return true;
 }
 
 /* Retries a Redis step after a short pause: Redis restarts, the job stays. */
@@ -112,6 +133,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     if (j->parked) {
         j->parked = false;
         j->d->jobs_active++;
+    }
+    if (j->d->degraded && !j->handover_failed) {
+        hand_over(j);
+        return;
     }
     job_acquire(j);
 }
@@ -124,6 +149,12 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 static void job_park(qc_job_t *j)
 {
     qc_disp_t *d = j->d;
+    /* While our Redis link is degraded we are out of the consumer group:
+     * pass every job we still hold to the others. */
+    if (d->degraded && !j->handover_failed) {
+        hand_over(j);
+        return;
+    }
     if (j->msg.deadline_ms && qc_wall_ms() > j->msg.deadline_ms) {
         job_settle(j, "deadline_passed");
         return;
@@ -151,8 +182,11 @@ static void retry_later(qc_job_t *j)
     }
     /* Whatever we held is gone or will expire: start again from acquire. */
     j->token[0] = '\0';
+    bool had_chunk = j->chunk != NULL;
     qc_chunk_free(j->chunk);
     j->chunk = NULL;
+    if (had_chunk)
+        qc_jobs_kick(j->d); /* its records left the in-flight bound */
     long ms = 100L << (j->redis_retries < 5 ? j->redis_retries : 5);
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     evtimer_add(j->retry_ev, &tv);
@@ -166,15 +200,55 @@ static void run_script(qc_job_t *j, qc_script_t s, int nkeys, int argc, const ch
     j->op_sent = qc_mono_ms();
     if (qc_redis_script(j->d->redis, s, nkeys, argc, argv, lens, cb, j))
         retry_later(j);
+    else
+        j->pending++;
+}
+
+void qc_job_mark_late(qc_job_t *j)
+{
+    j->late = true;
+    qc_disp_degraded(j->d);
+}
+
+/* A dispatcher whose link to Redis is too slow to hold a lease must not
+ * keep the job to itself (no other copy may exist): it publishes the job
+ * again under a fresh key, so it lands on some partition and likely another
+ * dispatcher, and lets its own copy go. */
+static void hand_over(qc_job_t *j)
+{
+    qc_disp_t *d = j->d;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    qc_msg_job_pack(&j->msg, &sb);
+    char key[80];
+    int kl = snprintf(key, sizeof key, "%s:%d:h%ld", j->msg.seg, j->msg.slot, (long)(drand48() * 1e9));
+    int rc = qc_kprod_send(d->producer, QC_TOPIC_DISPATCH, key, (size_t)kl, sb.data, sb.size, NULL, NULL);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) {
+        j->handover_failed = true;
+        job_park(j); /* Kafka refused: keep trying ourselves */
+        return;
+    }
+    qc_counter_add(d->m_handed_over, 1);
+    qc_log(QC_LOG_WARN, "job_handed_over", "seg", j->msg.seg, "alert_id", j->msg.alert_id, NULL);
+    job_settle(j, "handed_over");
+}
+
+static void released(qc_job_t *j)
+{
+    if (j->release_done)
+        job_settle(j, "done");
+    else if (j->late)
+        hand_over(j);
+    else
+        job_park(j);
 }
 
 static void on_released(redisReply *r, void *opaque)
 {
     qc_job_t *j = opaque;
-    if (j->release_done)
-        job_settle(j, "done");
-    else
-        job_park(j);
+    if (!reply_for_gone_job(j))
+        released(j);
 }
 
 static void job_release(qc_job_t *j, const char *why)
@@ -185,22 +259,27 @@ static void job_release(qc_job_t *j, const char *why)
     evtimer_del(j->renew_ev);
     j->release_done = !strcmp(why, "done");
     if (!j->token[0] || j->fenced) {
-        if (j->release_done)
-            job_settle(j, why);
-        else
-            job_park(j);
+        released(j);
         return;
     }
     const char *argv[] = { j->k_run, j->k_leases, j->token };
     size_t lens[] = { strlen(argv[0]), strlen(argv[1]), strlen(argv[2]) };
     if (qc_redis_script(j->d->redis, QC_SCRIPT_RELEASE, 2, 3, argv, lens, on_released, j))
-        on_released(NULL, j);
+        released(j);
+    else
+        j->pending++;
 }
 
 static void lost_lease(qc_job_t *j, const char *where)
 {
     j->fenced = true;
-    qc_counter_add(j->d->m_fenced, 1);
+    if (!strcmp(where, "renew_late")) {
+        qc_counter_add(j->d->m_leases_late, 1);
+        j->late = true;
+        qc_disp_degraded(j->d);
+    }
+    if (strcmp(where, "renew_late") != 0) /* Redis refused us */
+        qc_counter_add(j->d->m_fenced, 1);
     qc_log(QC_LOG_WARN, "lease_lost", "seg", j->msg.seg, "alert_id", j->msg.alert_id, "at", where, NULL);
     /* Sends in flight finish; their chunk is not completed (the next owner
      * reclaims it and sends to whoever is still unmarked). */
@@ -237,7 +316,11 @@ static void on_claim_reply(qc_job_t *j, redisReply *r)
     job_release(j, !strcmp(w, "DONE") ? "done" : "nowork");
 }
 
-static void on_claim(redisReply *r, void *opaque) { on_claim_reply(opaque, r); }
+static void on_claim(redisReply *r, void *opaque)
+{
+    if (!reply_for_gone_job(opaque))
+        on_claim_reply(opaque, r);
+}
 
 /* Records claimed and not completed are what a crash can send twice: a job
  * claims only while the whole process stays within QUAKECAST_MAX_INFLIGHT. */
@@ -270,11 +353,22 @@ static void job_claim(qc_job_t *j)
     run_script(j, QC_SCRIPT_CLAIM, 5, 7, argv, on_claim);
 }
 
+static void complete_reply(qc_job_t *j, redisReply *r);
+
 static void on_complete(redisReply *r, void *opaque)
 {
     qc_job_t *j = opaque;
+    qc_disp_t *d = j->d;
+    if (reply_for_gone_job(j))
+        return;
     qc_chunk_free(j->chunk);
     j->chunk = NULL;
+    complete_reply(j, r); /* may settle j */
+    qc_jobs_kick(d);
+}
+
+static void complete_reply(qc_job_t *j, redisReply *r)
+{
     if (j->fenced) {
         job_release(j, "fenced");
         return;
@@ -322,10 +416,14 @@ static void on_chunk_done(evutil_socket_t fd, short what, void *arg)
     qc_disp_t *d = j->d;
     const qc_chunk_result_t *res = &j->done_res;
     qc_counter_add(d->m_chunks, 1);
-    if (j->fenced) {
+    /* Completing would mark the chunk done with records never attempted:
+     * give the lease up instead, so the chunk is reclaimed at once and the
+     * unmarked records are sent by its next owner. */
+    if (j->fenced || res->abandoned > 0) {
         qc_chunk_free(j->chunk);
         j->chunk = NULL;
-        job_release(j, "fenced");
+        job_release(j, "fenced"); /* may settle j */
+        qc_jobs_kick(d);
         return;
     }
     char lease[24], idx[24], t[24], n[24], f[24], q[24], first[24], last[24];
@@ -337,14 +435,17 @@ static void on_chunk_done(evutil_socket_t fd, short what, void *arg)
     snprintf(q, sizeof q, "%ld", res->dlq);
     snprintf(first, sizeof first, "%lld", (long long)res->first_ms);
     snprintf(last, sizeof last, "%lld", (long long)res->last_ms);
-    bool next = !d->stopping && d->held_records + j->chunk_size <= d->conf.max_inflight;
+    /* If this completes, its records are marked and leave the bound. */
+    bool next = !d->stopping && d->held_records - res->nrecords + j->chunk_size <= d->conf.max_inflight;
     const char *argv[] = { j->k_run, j->k_leases, j->k_chunks, j->k_bits, j->k_recs, j->token, lease, idx,
                            (const char *)res->bits, t, n, f, q, first, last, next ? "1" : "0" };
     size_t lens[16];
     for (int i = 0; i < 16; i++)
         lens[i] = i == 8 ? res->nbits_bytes : strlen(argv[i]);
     j->op_sent = qc_mono_ms();
-    if (qc_redis_script(d->redis, QC_SCRIPT_COMPLETE, 5, 16, argv, lens, on_complete, j)) {
+    if (qc_redis_script(d->redis, QC_SCRIPT_COMPLETE, 5, 16, argv, lens, on_complete, j) == 0) {
+        j->pending++;
+    } else {
         /* Redis is away: the chunk stays claimed by us and will be
          * reclaimed after our lease expires; sends were made, so at most
          * this chunk's hand-offs repeat (the in-flight bound). */
@@ -357,6 +458,8 @@ static void on_chunk_done(evutil_socket_t fd, short what, void *arg)
 static void on_renewed(redisReply *r, void *opaque)
 {
     qc_job_t *j = opaque;
+    if (reply_for_gone_job(j))
+        return;
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING)
         return; /* no news: the deadline estimate stands */
     if (!strcmp(r->element[0]->str, "FENCED"))
@@ -370,23 +473,39 @@ static void on_renew_tick(evutil_socket_t fd, short what, void *arg)
     qc_job_t *j = arg;
     if (!j->token[0] || j->fenced || j->releasing)
         return;
+    /* Renewals did not come back in time: the lease may already be someone
+     * else's. Stop here rather than keep it alive in Redis with late
+     * renewals while sending nothing. */
+    if (!qc_job_lease_ok(j)) {
+        lost_lease(j, "renew_late");
+        return;
+    }
     char lease[24];
     snprintf(lease, sizeof lease, "%ld", j->d->conf.lease_ms);
     const char *argv[] = { j->k_run, j->k_leases, j->token, lease };
     size_t lens[] = { strlen(argv[0]), strlen(argv[1]), strlen(argv[2]), strlen(argv[3]) };
     j->renew_sent = qc_mono_ms();
-    qc_redis_script(j->d->redis, QC_SCRIPT_RENEW, 2, 4, argv, lens, on_renewed, j);
+    if (qc_redis_script(j->d->redis, QC_SCRIPT_RENEW, 2, 4, argv, lens, on_renewed, j) == 0)
+        j->pending++;
 }
 
 static void on_acquired(redisReply *r, void *opaque)
 {
     qc_job_t *j = opaque;
+    if (reply_for_gone_job(j))
+        return;
     qc_disp_t *d = j->d;
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->element[0]->type != REDIS_REPLY_STRING) {
         retry_later(j);
         return;
     }
     const char *w = r->element[0]->str;
+    /* acquire purges expired leases and says how many: {'OK', …, expired}
+     * or {'BUSY', expired}. */
+    size_t ei = !strcmp(w, "OK") ? 5 : 1;
+    if ((!strcmp(w, "OK") || !strcmp(w, "BUSY")) && r->elements > ei &&
+        r->element[ei]->type == REDIS_REPLY_INTEGER && r->element[ei]->integer > 0)
+        qc_counter_add(d->m_leases_expired, (uint64_t)r->element[ei]->integer);
     if (!strcmp(w, "OK") && r->elements >= 2) {
         snprintf(j->token, sizeof j->token, "%s", r->element[1]->str);
         j->chunk_size = r->elements >= 4 && r->element[3]->type == REDIS_REPLY_INTEGER

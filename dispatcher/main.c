@@ -55,9 +55,56 @@ void qc_disp_dead_letter(qc_disp_t *d, const qc_msg_job_t *job, const char *sub_
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* A lease we could not renew in time says the link to Redis is too slow
+ * for us to work: leave the consumer group so our partitions go to others
+ * (job.c hands over the jobs we hold), and measure the link again later. */
+void qc_disp_degraded(qc_disp_t *d)
+{
+    d->degraded_until = qc_mono_ms() + 2 * d->conf.lease_ms;
+    if (d->degraded)
+        return;
+    d->degraded = true;
+    qc_log(QC_LOG_WARN, "redis_link_degraded", "action", "leaving the consumer group", NULL);
+    qc_kcons_subscribe(d->jobs_in, false);
+}
+
+static void on_link_pong(redisReply *r, void *opaque)
+{
+    qc_disp_t *d = opaque;
+    int64_t rtt = qc_mono_ms() - d->ping_sent;
+    d->ping_sent = 0;
+    if (!r || !d->degraded)
+        return;
+    if (rtt < d->conf.lease_ms / 4) {
+        char ms[24];
+        snprintf(ms, sizeof ms, "%lld", (long long)rtt);
+        qc_log(QC_LOG_INFO, "redis_link_recovered", "rtt_ms", ms, NULL);
+        d->degraded = false;
+        qc_kcons_subscribe(d->jobs_in, true);
+    } else {
+        d->degraded_until = qc_mono_ms() + d->conf.lease_ms;
+    }
+}
+
+static void on_linkcheck(evutil_socket_t fd, short what, void *arg)
+{
+    qc_disp_t *d = arg;
+    if (!d->degraded || d->ping_sent || qc_mono_ms() < d->degraded_until)
+        return;
+    d->ping_sent = qc_mono_ms();
+    if (qc_redis_cmd(d->redis, on_link_pong, d, "PING"))
+        d->ping_sent = 0;
+}
+
+static double g_degraded(void *o) { return ((qc_disp_t *)o)->degraded ? 1 : 0; }
+
 static bool is_ready(void *opaque, char *why, size_t whysz)
 {
     qc_disp_t *d = opaque;
+    if (d->degraded) {
+        snprintf(why, whysz, "redis link too slow to hold leases");
+        return false;
+    }
     if (!qc_redis_up(d->redis) || !d->epoch) {
         snprintf(why, whysz, "redis not connected");
         return false;
@@ -103,6 +150,13 @@ static void register_metrics(qc_disp_t *d)
     d->m_records_bad = qc_metrics_counter(m, "quakecast_bad_input_total", "kind=\"segment_record\"", "Bad input refused, by kind");
     d->m_leases_granted = qc_metrics_counter(m, "quakecast_leases_total", "result=\"granted\"", "Lease requests by result");
     d->m_leases_busy = qc_metrics_counter(m, "quakecast_leases_total", "result=\"busy\"", "Lease requests by result");
+    d->m_leases_expired = qc_metrics_counter(m, "quakecast_leases_expired_total", NULL,
+                                             "Expired leases of others purged by our acquires");
+    d->m_sends_started = qc_metrics_counter(m, "quakecast_sends_started_total", NULL, "Provider calls started");
+    d->m_leases_late = qc_metrics_counter(m, "quakecast_leases_lost_total", "reason=\"renew_late\"",
+                                          "Leases given up because renewals did not come back in time");
+    d->m_handed_over = qc_metrics_counter(m, "quakecast_jobs_handed_over_total", NULL,
+                                          "Jobs published again because our Redis link was too slow to hold a lease");
     d->m_fenced = qc_metrics_counter(m, "quakecast_fence_rejections_total", NULL, "Writes refused because our lease had expired");
     d->m_chunks = qc_metrics_counter(m, "quakecast_chunks_total", NULL, "Chunks processed");
     d->m_chunks_reclaimed = qc_metrics_counter(m, "quakecast_chunks_reclaimed_total", NULL, "Chunks taken over from an expired lease holder");
@@ -115,6 +169,8 @@ static void register_metrics(qc_disp_t *d)
     static const double b[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
     d->m_send_seconds = qc_metrics_histogram(m, "quakecast_send_seconds", NULL, "Provider call duration", b, 12);
     qc_metrics_gauge_fn(m, "quakecast_jobs_active", NULL, "Jobs being worked on", g_jobs, d);
+    qc_metrics_gauge_fn(m, "quakecast_redis_link_degraded", NULL,
+                        "1 while Redis answers too slowly to hold leases (out of the consumer group)", g_degraded, d);
     qc_metrics_gauge_fn(m, "quakecast_records_held", NULL, "Records of claimed, uncompleted chunks", g_held, d);
 }
 
@@ -192,6 +248,9 @@ int main(int argc, char **argv)
     d.heartbeat = event_new(d.base, -1, EV_PERSIST, on_heartbeat, &d);
     struct timeval two = { 2, 0 };
     event_add(d.heartbeat, &two);
+    d.linkcheck = event_new(d.base, -1, EV_PERSIST, on_linkcheck, &d);
+    struct timeval half = { 0, 500 * 1000 };
+    event_add(d.linkcheck, &half);
     d.sigint = evsignal_new(d.base, SIGINT, on_signal, &d);
     d.sigterm = evsignal_new(d.base, SIGTERM, on_signal, &d);
     event_add(d.sigint, NULL);
@@ -204,6 +263,8 @@ int main(int argc, char **argv)
 out:
     if (d.heartbeat)
         event_free(d.heartbeat);
+    if (d.linkcheck)
+        event_free(d.linkcheck);
     if (d.sigint)
         event_free(d.sigint);
     if (d.sigterm)

@@ -229,6 +229,8 @@ struct qc_kcons {
     bool paused;
     bool assigned;
     struct event *resume_ev;
+    rd_kafka_topic_partition_list_t *topics; /* what we subscribe to */
+    bool subscribed;
 };
 
 static void cons_poll(qc_kcons_t *c)
@@ -346,10 +348,9 @@ qc_kcons_t *qc_kcons_new(struct event_base *base, const char *bootstrap, const c
     subs = rd_kafka_topic_partition_list_new((int)ntopics);
     for (size_t i = 0; i < ntopics; i++)
         rd_kafka_topic_partition_list_add(subs, topics[i], RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, subs);
-    rd_kafka_topic_partition_list_destroy(subs);
-    if (err) {
-        snprintf(errstr, errsz, "subscribe failed: %s", rd_kafka_err2str(err));
+    c->topics = subs;
+    if (qc_kcons_subscribe(c, true)) {
+        snprintf(errstr, errsz, "subscribe failed");
         goto fail;
     }
     return c;
@@ -376,7 +377,25 @@ void qc_kcons_destroy(qc_kcons_t *c)
         event_free(c->resume_ev);
     if (c->rk)
         rd_kafka_destroy(c->rk);
+    if (c->topics)
+        rd_kafka_topic_partition_list_destroy(c->topics);
     free(c);
+}
+
+int qc_kcons_subscribe(qc_kcons_t *c, bool on)
+{
+    if (on == c->subscribed)
+        return 0;
+    rd_kafka_resp_err_t err = on ? rd_kafka_subscribe(c->rk, c->topics) : rd_kafka_unsubscribe(c->rk);
+    if (err) {
+        qc_log(QC_LOG_ERROR, on ? "kafka_subscribe_failed" : "kafka_unsubscribe_failed", "error",
+               rd_kafka_err2str(err), NULL);
+        return QC_ERR_KAFKA;
+    }
+    c->subscribed = on;
+    if (!on)
+        c->assigned = false;
+    return 0;
 }
 
 void qc_kcons_pause(qc_kcons_t *c, bool paused)

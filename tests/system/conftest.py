@@ -138,4 +138,25 @@ def wait_alert_complete(stack, alert_id, timeout_s=90.0):
                 return None
             raise
         return st if st.get("state") == "complete" else None
-    return wait_until(done, timeout_s, 0.2, "alert %s to complete" % alert_id)
+    try:
+        return wait_until(done, timeout_s, 0.2, "alert %s to complete" % alert_id)
+    except AssertionError:
+        print_unfinished_runs(stack, alert_id)
+        raise
+
+
+def print_unfinished_runs(stack, alert_id):
+    """On a timeout: the run state of every segment run not done, to see why."""
+    port = stack.vars["QUAKECAST_REDIS_PORT"]
+
+    def redis(*args):
+        return subprocess.run(["redis-cli", "-p", port, *args], capture_output=True, text=True).stdout.split("\n")
+    for run in redis("LRANGE", "qc:alert:%s:runs" % alert_id, "0", "-1"):
+        if not run:
+            continue
+        seg, rev = run.rsplit(":", 1)
+        key = "qc:run:{%s}:%s:%s" % (seg, alert_id, rev)
+        state = redis("HGETALL", key)
+        fields = dict(zip(state[0::2], state[1::2]))
+        if fields.get("state") != "done":
+            print("unfinished", key, fields, "leases", redis("HGETALL", key + ":l"), "chunks", redis("HGETALL", key + ":c"))

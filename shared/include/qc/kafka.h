@@ -47,6 +47,9 @@ qc_kcons_t *qc_kcons_new(struct event_base *base, const char *bootstrap, const c
                          qc_kcons_msg_cb cb, void *opaque, char *errstr, size_t errstr_size);
 /** Leaves the group (commits stored offsets) and frees. NULL ok. */
 void qc_kcons_destroy(qc_kcons_t *c);
+/** Leaves (false) or rejoins (true) the consumer group: a member that
+ *  cannot do its work lets the others take its partitions. */
+int qc_kcons_subscribe(qc_kcons_t *c, bool on);
 /** While paused no message callbacks are made (flow control). */
 void qc_kcons_pause(qc_kcons_t *c, bool paused);
 /** Stores @p next_offset (the offset after the last settled message) for
