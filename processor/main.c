@@ -238,6 +238,7 @@ int main(int argc, char **argv)
         goto out;
     }
     qc_httpd_route(p.httpd, "/v1/subscribers/import", true, qc_api_import, &p);
+    qc_httpd_route(p.httpd, "/v1/subscribers/", false, qc_api_subscribers, &p);
     qc_httpd_route(p.httpd, "/v1/events", true, qc_api_events, &p);
     qc_httpd_route(p.httpd, "/v1/alerts/", false, qc_api_alerts, &p);
     p.tick = event_new(p.base, -1, EV_PERSIST, on_tick, &p);

@@ -68,6 +68,8 @@ typedef struct qc_proc {
 void qc_api_import(struct evhttp_request *req, const char *rest, void *opaque);
 /* api/events.c */
 void qc_api_events(struct evhttp_request *req, const char *rest, void *opaque);
+/* api/subscribers.c */
+void qc_api_subscribers(struct evhttp_request *req, const char *rest, void *opaque);
 /* api/alerts.c */
 void qc_api_alerts(struct evhttp_request *req, const char *rest, void *opaque);
 
