@@ -33,4 +33,9 @@ local f = redis.call('HINCRBY', run, 'fence', 1)
 local token = epoch .. '.' .. f
 redis.call('HSET', leases, token, now + lease_ms)
 redis.call('HINCRBY', run, 'leases_granted', 1)
+-- High-water mark of simultaneous holders, for the bound's own test.
+local held = redis.call('HLEN', leases)
+if held > tonumber(redis.call('HGET', run, 'leases_max') or '0') then
+  redis.call('HSET', run, 'leases_max', held)
+end
 return {'OK', token, tonumber(st[4]), tonumber(st[5]), tonumber(st[6]), expired}
