@@ -31,7 +31,8 @@ typedef struct qc_dconf {
     char *log_level;
     char *instance;
     long lease_ms;
-    long max_inflight;      /* sends started and not yet marked, whole process */
+    long max_inflight;      /* records claimed and not yet marked, whole process */
+    long max_sends;         /* provider calls in progress at once */
     long max_jobs;          /* jobs worked on at once */
     long http_connections;  /* per provider host */
     long http_timeout_ms;

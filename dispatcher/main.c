@@ -24,6 +24,7 @@ const qc_conf_def_t qc_dconf_defs[] = {
     { "QUAKECAST_INSTANCE", QC_CONF_STR, "dispatcher", 1, 0, OFF(instance), 0, "Name of this process (logs, heartbeats, Kafka client id)" },
     { "QUAKECAST_LEASE_MS", QC_CONF_INT, "10000", 500, 600000, OFF(lease_ms), 0, "Lease on a segment run; renewed every third of it" },
     { "QUAKECAST_MAX_INFLIGHT", QC_CONF_INT, "4096", 1, 1000000, OFF(max_inflight), 0, "Records claimed and not yet marked, per process: the bound on duplicates if it dies" },
+    { "QUAKECAST_MAX_SENDS", QC_CONF_INT, "128", 1, 100000, OFF(max_sends), 0, "Provider calls in progress at once (libcurl's cost per call grows with the calls it holds)" },
     { "QUAKECAST_MAX_JOBS", QC_CONF_INT, "32", 1, 100000, OFF(max_jobs), 0, "Segment jobs worked on at once" },
     { "QUAKECAST_HTTP_CONNECTIONS", QC_CONF_INT, "64", 1, 10000, OFF(http_connections), 0, "Connections per provider host" },
     { "QUAKECAST_HTTP_TIMEOUT_MS", QC_CONF_INT, "5000", 100, 120000, OFF(http_timeout_ms), 0, "Timeout of one provider request" },
