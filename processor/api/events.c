@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "feeds.h"
 #include "processor.h"
@@ -52,6 +53,24 @@ static void on_decision(const char *json, void *opaque)
     finish_if_done(r);
 }
 
+/* Picks the parser by Content-Type, else by the first significant byte:
+ * '{' is GeoJSON, anything else is tried as FDSN event text. */
+static int parse_document(struct evhttp_request *req, const char *body, size_t len, qc_event_t **evs,
+                          size_t *n, char *err, size_t errsz)
+{
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    if (ct && (!strncasecmp(ct, "application/geo+json", 20) || !strncasecmp(ct, "application/json", 16)))
+        return qc_feed_usgs_geojson_parse(body, len, evs, n, err, errsz);
+    if (ct && !strncasecmp(ct, "text/plain", 10))
+        return qc_feed_fdsn_text_parse(body, len, evs, n, err, errsz);
+    size_t i = 0;
+    while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+        i++;
+    if (i < len && body[i] != '{' && body[i] != '[' && body[i] != '<')
+        return qc_feed_fdsn_text_parse(body, len, evs, n, err, errsz);
+    return qc_feed_usgs_geojson_parse(body, len, evs, n, err, errsz);
+}
+
 void qc_api_events(struct evhttp_request *req, const char *rest, void *opaque)
 {
     qc_proc_t *p = opaque;
@@ -69,7 +88,7 @@ void qc_api_events(struct evhttp_request *req, const char *rest, void *opaque)
     qc_event_t *evs = NULL;
     size_t n = 0;
     char err[256] = "";
-    int rc = qc_feed_usgs_geojson_parse(body, len, &evs, &n, err, sizeof err);
+    int rc = parse_document(req, body, len, &evs, &n, err, sizeof err);
     free(body);
     if (rc) {
         qc_counter_add(p->m_events_bad, 1);

@@ -17,4 +17,11 @@
 int qc_feed_usgs_geojson_parse(const char *buf, size_t len, qc_event_t **out,
                                size_t *n, char *errstr, size_t errstr_size);
 
+/** FDSN event text (fdsnws-event format=text, '|'-separated, '#' comment
+ *  lines, optional "#EventID | Time | ..." header naming the columns).
+ *  Catalog gives the source (lower case, "fdsn" if empty); no EventType
+ *  column means "earthquake"; status is automatic, version the origin time. */
+int qc_feed_fdsn_text_parse(const char *buf, size_t len, qc_event_t **out,
+                            size_t *n, char *errstr, size_t errstr_size);
+
 #endif

@@ -58,3 +58,20 @@ def test_repeat_of_same_event_alerts_nobody_again(stack, sink):
     ev = json.loads(body)["events"][0]
     assert ev["decision"] == "ignored" and ev["reason"] == "stale"
     assert ev.get("alert_id") is None
+
+
+def test_fdsn_text_event_alerts(stack, sink):
+    """The same quake as FDSN event text (the format of fdsnws-event, which
+    INFP runs), told apart from GeoJSON by its Content-Type."""
+    doc = (b"#EventID | Time | Latitude | Longitude | Depth/km | Author | Catalog | Contributor | "
+           b"ContributorID | MagType | Magnitude | MagAuthor | EventLocationName\r\n"
+           b"infp-1977|1977-03-04T19:21:54.1|45.77|26.76|94|INFP|ROMPLUS|INFP|1|Mw|7.4|INFP|VRANCEA, ROMANIA\r\n")
+    status, body = lib.http_request("POST", stack.api + "/v1/events?replay=now", doc,
+                                    {"Authorization": "Bearer " + stack.token, "Content-Type": "text/plain"})
+    assert status == 200, body
+    ev = json.loads(body)["events"][0]
+    assert ev["event_id"] == "infp-1977" and ev["source"] == "romplus"
+    assert abs(ev["magnitude"] - 7.4) < 1e-9 and abs(ev["depth_km"] - 94) < 1e-9
+    assert ev["decision"] == "alert"
+    st = wait_alert_complete(stack, ev["alert_id"])
+    assert st["notified"] == st["targeted"] > 0
