@@ -20,14 +20,6 @@
 #include "qc/ipe.h"
 #include "qc/log.h"
 
-struct qc_item {
-    qc_chunk_t *c;
-    uint32_t i;          /* record index within the chunk */
-    uint16_t attempts;
-    uint8_t channel;
-    struct event *retry; /* allocated on the first retry only */
-    qc_item_t *qnext;
-};
 
 struct qc_chunk {
     qc_job_t *job;
@@ -59,6 +51,18 @@ typedef struct send_ctx {
 
 static const qc_channel_t channel_order[] = { QC_CH_PUSH, QC_CH_WEBHOOK, QC_CH_TELEGRAM, QC_CH_SMS,
                                               QC_CH_EMAIL, QC_CH_NULL };
+
+/* The channel to try for @p sub after those in @p tried: the fastest one
+ * it has, that is not dead, whose driver is on. -1 if none is left. */
+static int next_channel(const qc_disp_t *d, const qc_subscriber_t *sub, unsigned tried)
+{
+    for (size_t k = 0; k < sizeof channel_order / sizeof channel_order[0]; k++) {
+        unsigned bit = 1u << channel_order[k];
+        if ((sub->channels & bit) && !(sub->dead & bit) && !(tried & bit) && d->drivers[channel_order[k]])
+            return (int)channel_order[k];
+    }
+    return -1;
+}
 
 static void set_bit(qc_chunk_t *c, size_t i) { c->bits[i / 8] |= (unsigned char)(0x80u >> (i % 8)); }
 static bool get_bit(const qc_chunk_t *c, size_t i) { return c->bits[i / 8] & (0x80u >> (i % 8)); }
@@ -120,6 +124,17 @@ static void enqueue(qc_disp_t *d, qc_item_t *it)
     d->queue_tail = it;
 }
 
+void qc_sends_requeue_front(qc_disp_t *d, qc_item_t *head, qc_item_t *tail)
+{
+    if (!head)
+        return;
+    tail->qnext = d->queue_head;
+    d->queue_head = head;
+    if (!d->queue_tail)
+        d->queue_tail = tail;
+    qc_sends_pump(d);
+}
+
 static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, const char *detail);
 
 static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
@@ -141,6 +156,9 @@ static void start_send(qc_disp_t *d, qc_item_t *it)
         settle(it);
         return;
     }
+    /* A provider's shared rate: the item waits in the limiter, not here. */
+    if (d->rl[it->channel] && !qc_rl_take(d->rl[it->channel], it))
+        return;
     send_ctx_t *x = malloc(sizeof *x);
     char err[128];
     if (!x || qc_subscriber_unpack(c->recbuf + c->off[it->i], c->len[it->i], &x->sub, err, sizeof err)) {
@@ -172,7 +190,7 @@ static void start_send(qc_disp_t *d, qc_item_t *it)
     d->inflight++;
     qc_counter_add(d->m_sends_started, 1);
     qc_gauge_set(d->m_inflight, (double)d->inflight);
-    if (d->drivers[it->channel]->send(d, &x->s)) {
+    if (d->drivers[it->channel]->send(d, d->chstate[it->channel], &x->s)) {
         d->inflight--;
         c->failed++;
         dead_letter(c, it->i, x->sub.id, qc_channel_name(it->channel), "send_failed_to_start", it->attempts);
@@ -200,6 +218,35 @@ void qc_sends_pump(qc_disp_t *d)
     pumping = false;
 }
 
+static void on_marked_dead(redisReply *r, void *opaque)
+{
+    (void)opaque;
+    if (r && r->type == REDIS_REPLY_ERROR)
+        qc_log(QC_LOG_WARN, "mark_dead_failed", "error", r->str, NULL);
+}
+
+/* Writes the record back with the channel marked dead, if it is still the
+ * record we read (sub_mark_dead.lua compares). Best effort: if it fails,
+ * the provider refuses again next time and we try again. */
+static void mark_dead(qc_chunk_t *c, const qc_item_t *it, const qc_subscriber_t *sub)
+{
+    qc_disp_t *d = c->d;
+    qc_subscriber_t upd = *sub;
+    upd.dead |= 1u << it->channel;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (qc_subscriber_pack(&upd, &sb) == 0) {
+        char key[64], slot[24];
+        int kl = snprintf(key, sizeof key, "qc:seg:{%s}:r", qc_job_seg(c->job));
+        int sl = snprintf(slot, sizeof slot, "%ld", c->start + (long)it->i);
+        const char *argv[] = { key, slot, c->recbuf + c->off[it->i], sb.data };
+        size_t lens[] = { (size_t)kl, (size_t)sl, c->len[it->i], sb.size };
+        if (qc_redis_script(d->redis, QC_SCRIPT_SUB_MARK_DEAD, 1, 4, argv, lens, on_marked_dead, NULL) == 0)
+            qc_counter_add(d->m_dead_marked, 1);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, const char *detail)
 {
     send_ctx_t *x = s->opaque;
@@ -214,6 +261,7 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
         int64_t now = qc_wall_ms();
         c->notified++;
         qc_counter_add(d->m_sent, 1);
+        qc_counter_add(d->m_sent_by[it->channel], 1);
         if (!c->first_ms || now < c->first_ms)
             c->first_ms = now;
         if (now > c->last_ms)
@@ -241,12 +289,29 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
         }
     } else {
         char reason[256];
-        snprintf(reason, sizeof reason, "%s: %s", o == QC_SEND_PERMANENT ? "permanent" : "gave_up",
+        snprintf(reason, sizeof reason, "%s: %s",
+                 o == QC_SEND_DEAD ? "dead" : o == QC_SEND_PERMANENT ? "permanent" : "gave_up",
                  detail ? detail : "");
-        c->failed++;
-        qc_counter_add(d->m_failed, 1);
-        dead_letter(c, it->i, x->sub.id, qc_channel_name(it->channel), reason, it->attempts);
-        settle(it);
+        qc_counter_add(d->m_failed_by[it->channel], 1);
+        if (o == QC_SEND_DEAD)
+            mark_dead(c, it, &x->sub);
+        /* This channel is done with; the person may have another. */
+        it->tried |= (uint8_t)(1u << it->channel);
+        int next = (!job->deadline_ms || qc_wall_ms() < job->deadline_ms) ? next_channel(d, &x->sub, it->tried) : -1;
+        if (next >= 0) {
+            qc_disp_dead_letter(d, job, x->sub.id, qc_channel_name(it->channel), reason, it->attempts);
+            c->dlq++;
+            qc_counter_add(d->m_dlq, 1);
+            qc_counter_add(d->m_fallbacks, 1);
+            it->channel = (uint8_t)next;
+            it->attempts = 0;
+            enqueue(d, it);
+        } else {
+            c->failed++;
+            qc_counter_add(d->m_failed, 1);
+            dead_letter(c, it->i, x->sub.id, qc_channel_name(it->channel), reason, it->attempts);
+            settle(it);
+        }
     }
     free(x);
     qc_sends_pump(d);
@@ -315,21 +380,22 @@ int qc_chunk_start(qc_job_t *job, redisReply *r)
         }
         double epi = qc_geo_distance_km(evlat, evlon, sub.lat, sub.lon);
         double hypo = qc_geo_hypo_km(epi, m->depth_km);
-        if (qc_ipe_mmi(m->mag, hypo) < sub.min_mmi)
-            continue;
-        /* An upward revision warns only those the first estimate missed. */
-        if (isfinite(m->prev_mag) && qc_ipe_mmi(m->prev_mag, hypo) >= sub.min_mmi)
-            continue;
+        if (m->kind == QC_JOB_CANCEL) {
+            /* A retraction goes to exactly those the alert reached. */
+            if (!qc_job_eligible(job, c->start + (long)i))
+                continue;
+        } else {
+            if (qc_ipe_mmi(m->mag, hypo) < sub.min_mmi)
+                continue;
+            /* An upward revision warns only those the first estimate missed. */
+            if (isfinite(m->prev_mag) && qc_ipe_mmi(m->prev_mag, hypo) >= sub.min_mmi)
+                continue;
+        }
         c->targeted++;
-        int ch = -1;
-        for (size_t k = 0; k < sizeof channel_order / sizeof channel_order[0]; k++)
-            if ((sub.channels & (1u << channel_order[k])) && d->drivers[channel_order[k]]) {
-                ch = (int)channel_order[k];
-                break;
-            }
+        int ch = next_channel(d, &sub, 0);
         if (ch < 0) {
             c->failed++;
-            dead_letter(c, i, sub.id, "", "no_enabled_channel", 0);
+            dead_letter(c, i, sub.id, "", (sub.channels & ~sub.dead) ? "no_enabled_channel" : "all_channels_dead", 0);
             continue;
         }
         qc_item_t *it = &c->items[c->nitems++];

@@ -42,6 +42,10 @@ struct qc_job {
     qc_job_t *wnext;
     int redis_retries;
     qc_job_t *next;
+    /* cancel jobs: who the alert reached in this segment (bit per slot) */
+    unsigned char *elig;
+    size_t elig_len;
+    bool elig_loaded;
 };
 
 static void job_acquire(qc_job_t *j);
@@ -88,8 +92,10 @@ static void job_free(qc_job_t *j)
     if (j->done_ev)
         event_free(j->done_ev);
     qc_chunk_free(j->chunk);
+    free(j->elig);
     free(j);
 }
+
 
 static void job_settle(qc_job_t *j, const char *outcome)
 {
@@ -190,6 +196,38 @@ static void retry_later(qc_job_t *j)
     long ms = 100L << (j->redis_retries < 5 ? j->redis_retries : 5);
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     evtimer_add(j->retry_ev, &tv);
+}
+
+bool qc_job_eligible(qc_job_t *j, long slot)
+{
+    if (j->msg.kind != QC_JOB_CANCEL)
+        return true;
+    size_t byte = (size_t)slot / 8;
+    return slot >= 0 && byte < j->elig_len && (j->elig[byte] & (0x80u >> (slot % 8)));
+}
+
+/* A cancel run's eligible set, written by the processor when it planned the
+ * cancellation: the union of the earlier runs' bits in this segment. */
+static void on_eligible(redisReply *r, void *opaque)
+{
+    qc_job_t *j = opaque;
+    if (reply_for_gone_job(j))
+        return;
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+        retry_later(j);
+        return;
+    }
+    if (r->type == REDIS_REPLY_STRING && r->len) {
+        j->elig = malloc(r->len);
+        if (!j->elig) {
+            retry_later(j);
+            return;
+        }
+        memcpy(j->elig, r->str, r->len);
+        j->elig_len = r->len;
+    }
+    j->elig_loaded = true;
+    job_acquire(j);
 }
 
 static void run_script(qc_job_t *j, qc_script_t s, int nkeys, int argc, const char **argv, qc_redis_cb cb)
@@ -543,6 +581,16 @@ static void job_acquire(qc_job_t *j)
         retry_later(j);
         return;
     }
+    if (j->msg.kind == QC_JOB_CANCEL && !j->elig_loaded) {
+        char ek[112];
+        snprintf(ek, sizeof ek, "%s:e", j->k_run);
+        j->op_sent = qc_mono_ms();
+        if (qc_redis_cmd(d->redis, on_eligible, j, "GET %s", ek))
+            retry_later(j);
+        else
+            j->pending++;
+        return;
+    }
     char epoch[24], lease[24];
     snprintf(epoch, sizeof epoch, "%ld", d->epoch);
     snprintf(lease, sizeof lease, "%ld", d->conf.lease_ms);
@@ -584,6 +632,7 @@ void qc_job_on_message(rd_kafka_message_t *msg, void *opaque)
         return;
     }
     qc_counter_add(d->m_jobs, 1);
+    qc_bcast_job(d, &j->msg);
     event_assign(j->renew_ev, d->base, -1, EV_PERSIST, on_renew_tick, j);
     const char *seg = j->msg.seg;
     snprintf(j->k_run, sizeof j->k_run, "qc:run:{%s}:%s:%d", seg, j->msg.alert_id, j->msg.rev);

@@ -33,6 +33,30 @@ const qc_conf_def_t qc_dconf_defs[] = {
     { "QUAKECAST_MAX_ATTEMPTS", QC_CONF_INT, "8", 1, 1000, OFF(max_attempts), 0, "Attempts per message before it is dead-lettered" },
     { "QUAKECAST_WEBHOOK_ALLOW_PRIVATE", QC_CONF_BOOL, "0", 1, 0, OFF(webhook_allow_private), 0, "Allow webhook targets on loopback or private addresses" },
     { "QUAKECAST_HTTP2", QC_CONF_INT, "1", 0, 2, OFF(http2), 0, "0 HTTP/1.1, 1 HTTP/2 over TLS, 2 also h2c on plain http" },
+    { "QUAKECAST_TWILIO_URL", QC_CONF_STR, "https://api.twilio.com", 1, 0, OFF(twilio_url), 0, "Twilio API base URL (SMS)" },
+    { "QUAKECAST_TWILIO_ACCOUNT_SID", QC_CONF_STR, "", 1, 0, OFF(twilio_sid), 0, "Twilio Account SID; SMS is off without it" },
+    { "QUAKECAST_TWILIO_AUTH_TOKEN", QC_CONF_STR, "", 1, 0, OFF(twilio_token), QC_CONF_SECRET, "Twilio auth token" },
+    { "QUAKECAST_TWILIO_FROM", QC_CONF_STR, "", 1, 0, OFF(twilio_from), 0, "Sender number (E.164) or Messaging Service SID (MG...)" },
+    { "QUAKECAST_TELEGRAM_URL", QC_CONF_STR, "https://api.telegram.org", 1, 0, OFF(telegram_url), 0, "Telegram Bot API base URL" },
+    { "QUAKECAST_TELEGRAM_BOT_TOKEN", QC_CONF_STR, "", 1, 0, OFF(telegram_token), QC_CONF_SECRET, "Bot token; Telegram is off without it" },
+    { "QUAKECAST_TELEGRAM_CHANNEL", QC_CONF_STR, "", 1, 0, OFF(telegram_channel), 0, "Broadcast channel (\"@name\" or id) posted once per alert; empty: none" },
+    { "QUAKECAST_TELEGRAM_CHANNEL_LANG", QC_CONF_STR, "ro", 1, 0, OFF(telegram_channel_lang), 0, "Language of the channel post" },
+    { "QUAKECAST_FCM_URL", QC_CONF_STR, "https://fcm.googleapis.com", 1, 0, OFF(fcm_url), 0, "FCM HTTP v1 base URL" },
+    { "QUAKECAST_FCM_TOKEN_URL", QC_CONF_STR, "", 1, 0, OFF(fcm_token_url), 0, "OAuth2 token URL; empty: the credentials' token_uri" },
+    { "QUAKECAST_FCM_CREDENTIALS", QC_CONF_STR, "", 1, 0, OFF(fcm_credentials), 0, "Path of the service-account JSON; push is off without it" },
+    { "QUAKECAST_FCM_TOPIC", QC_CONF_STR, "", 1, 0, OFF(fcm_topic), 0, "FCM topic sent once per alert; empty: none" },
+    { "QUAKECAST_FCM_TOPIC_LANG", QC_CONF_STR, "ro", 1, 0, OFF(fcm_topic_lang), 0, "Language of the topic message" },
+    { "QUAKECAST_SMTP_URL", QC_CONF_STR, "", 1, 0, OFF(smtp_url), 0, "smtp://host:587 or smtps://host:465; e-mail is off without it" },
+    { "QUAKECAST_SMTP_USER", QC_CONF_STR, "", 1, 0, OFF(smtp_user), 0, "SMTP AUTH user; empty: no AUTH" },
+    { "QUAKECAST_SMTP_PASSWORD", QC_CONF_STR, "", 1, 0, OFF(smtp_password), QC_CONF_SECRET, "SMTP AUTH password" },
+    { "QUAKECAST_SMTP_FROM", QC_CONF_STR, "", 1, 0, OFF(smtp_from), 0, "Sender address" },
+    { "QUAKECAST_SMTP_STARTTLS", QC_CONF_BOOL, "1", 1, 0, OFF(smtp_starttls), 0, "Require STARTTLS on smtp:// URLs" },
+    { "QUAKECAST_RATE_PUSH", QC_CONF_DOUBLE, "10000", 0, 1e6, OFF(rate[QC_CH_PUSH]), 0, "FCM messages/s, all dispatchers together (FCM: 600k/min per project); 0 = no limit" },
+    { "QUAKECAST_RATE_SMS", QC_CONF_DOUBLE, "0", 0, 1e6, OFF(rate[QC_CH_SMS]), 0, "SMS/s, all dispatchers together (your Twilio senders' throughput); 0 = no limit" },
+    { "QUAKECAST_RATE_TELEGRAM", QC_CONF_DOUBLE, "30", 0, 1e6, OFF(rate[QC_CH_TELEGRAM]), 0, "Telegram messages/s per bot, all dispatchers together; 0 = no limit" },
+    { "QUAKECAST_RATE_EMAIL", QC_CONF_DOUBLE, "0", 0, 1e6, OFF(rate[QC_CH_EMAIL]), 0, "E-mails/s, all dispatchers together; 0 = no limit" },
+    { "QUAKECAST_RATE_WEBHOOK", QC_CONF_DOUBLE, "0", 0, 1e6, OFF(rate[QC_CH_WEBHOOK]), 0, "Webhooks/s, all dispatchers together; 0 = no limit" },
+    { "QUAKECAST_RATE_BURST_MS", QC_CONF_INT, "100", 1, 10000, OFF(rate_burst_ms), 0, "Rate-limit bucket depth, as this much time at the rate (at most rate + burst in any second)" },
     { NULL, 0, NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -166,6 +190,14 @@ static void register_metrics(qc_disp_t *d)
     d->m_dlq = qc_metrics_counter(m, "quakecast_dead_letters_total", NULL, "Records sent to quake.dlq");
     d->m_retries = qc_metrics_counter(m, "quakecast_send_retries_total", NULL, "Transient failures retried");
     d->m_skipped_lease = qc_metrics_counter(m, "quakecast_sends_skipped_total", "reason=\"lease_expired\"", "Sends not started because the lease may have expired");
+    d->m_fallbacks = qc_metrics_counter(m, "quakecast_channel_fallbacks_total", NULL,
+                                        "Messages moved to a subscriber's next channel after the first failed for good");
+    d->m_dead_marked = qc_metrics_counter(m, "quakecast_channels_marked_dead_total", NULL,
+                                          "Subscriber channels marked dead (unregistered token, blocked bot, unsubscribed)");
+    d->m_rl_waits = qc_metrics_counter(m, "quakecast_rate_limited_total", NULL,
+                                       "Times a shared provider rate limit had no token and sends waited");
+    d->m_bcast_sent = qc_metrics_counter(m, "quakecast_broadcasts_total", "result=\"sent\"", "Broadcast posts (Telegram channel, FCM topic)");
+    d->m_bcast_failed = qc_metrics_counter(m, "quakecast_broadcasts_total", "result=\"failed\"", "Broadcast posts (Telegram channel, FCM topic)");
     d->m_inflight = qc_metrics_gauge(m, "quakecast_inflight_sends", NULL, "Sends in flight");
     static const double b[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
     d->m_send_seconds = qc_metrics_histogram(m, "quakecast_send_seconds", NULL, "Provider call duration", b, 12);
@@ -173,6 +205,55 @@ static void register_metrics(qc_disp_t *d)
     qc_metrics_gauge_fn(m, "quakecast_redis_link_degraded", NULL,
                         "1 while Redis answers too slowly to hold leases (out of the consumer group)", g_degraded, d);
     qc_metrics_gauge_fn(m, "quakecast_records_held", NULL, "Records of claimed, uncompleted chunks", g_held, d);
+}
+
+/* Turns on each channel whose provider is configured, says which are off
+ * and why, and gives limited channels their shared bucket. */
+static int start_channels(qc_disp_t *d)
+{
+    const qc_channel_driver_t *all[QC_CH_COUNT_] = {
+        [QC_CH_PUSH] = &qc_channel_fcm, [QC_CH_WEBHOOK] = &qc_channel_webhook,
+        [QC_CH_TELEGRAM] = &qc_channel_telegram, [QC_CH_SMS] = &qc_channel_twilio,
+        [QC_CH_EMAIL] = &qc_channel_smtp, [QC_CH_NULL] = &qc_channel_null,
+    };
+    for (int c = 0; c < QC_CH_COUNT_; c++) {
+        const char *name = qc_channel_name((qc_channel_t)c);
+        char why[256] = "";
+        int on = all[c]->init ? all[c]->init(d, &d->chstate[c], why, sizeof why) : 1;
+        if (on < 0) {
+            qc_log(QC_LOG_ERROR, "startup_failed", "channel", name, "error", why[0] ? why : "out of memory", NULL);
+            return -1;
+        }
+        if (on)
+            d->drivers[c] = all[c];
+        char rate[48] = "unlimited";
+        if (on && d->conf.rate[c] > 0) {
+            long burst = (long)(d->conf.rate[c] * (double)d->conf.rate_burst_ms / 1000.0);
+            d->rl[c] = qc_rl_new(d, name, d->conf.rate[c], burst);
+            if (!d->rl[c])
+                return -1;
+            snprintf(rate, sizeof rate, "%g/s", d->conf.rate[c]);
+        }
+        char lbl[48];
+        snprintf(lbl, sizeof lbl, "channel=\"%s\"", name);
+        d->m_sent_by[c] = qc_metrics_counter(d->metrics, "quakecast_channel_sent_total", lbl, "Messages handed to a provider, by channel");
+        d->m_failed_by[c] = qc_metrics_counter(d->metrics, "quakecast_channel_failed_total", lbl,
+                                               "Messages a channel gave up on (then the next channel is tried), by channel");
+        qc_log(QC_LOG_INFO, "channel", "name", name, "state", on ? "on" : "off", "why", on ? "" : why, "rate", rate,
+               NULL);
+    }
+    return 0;
+}
+
+static void stop_channels(qc_disp_t *d)
+{
+    for (int c = 0; c < QC_CH_COUNT_; c++) {
+        qc_rl_destroy(d->rl[c]);
+        if (d->drivers[c] && d->drivers[c]->destroy)
+            d->drivers[c]->destroy(d->chstate[c]);
+        d->rl[c] = NULL;
+        d->drivers[c] = NULL;
+    }
 }
 
 int main(int argc, char **argv)
@@ -218,11 +299,8 @@ int main(int argc, char **argv)
         qc_log(QC_LOG_ERROR, "startup_failed", "error", "http client", NULL);
         goto out;
     }
-    d.drivers[QC_CH_WEBHOOK] = &qc_channel_webhook;
-    d.drivers[QC_CH_NULL] = &qc_channel_null;
-    for (int c = 0; c < QC_CH_COUNT_; c++)
-        qc_log(QC_LOG_INFO, "channel", "name", qc_channel_name((qc_channel_t)c), "state",
-               d.drivers[c] ? "on" : "off (not configured)", NULL);
+    if (start_channels(&d))
+        goto out;
     d.redis = qc_redis_new(d.base, d.conf.redis_url, on_redis_state, &d, err, sizeof err);
     if (!d.redis) {
         qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
@@ -275,6 +353,8 @@ out:
     qc_kprod_destroy(d.producer, 2000);
     qc_httpc_destroy(d.http);
     qc_redis_destroy(d.redis);
+    qc_bcast_cleanup(&d);
+    stop_channels(&d);
     qc_offtrack_destroy(d.offsets);
     qc_metrics_destroy(d.metrics);
     if (d.base)

@@ -37,6 +37,7 @@ struct decide {
     char reason[48];
     char alert_id[24];
     int rev;
+    qc_job_kind_t kind;
     double prev_mag;
     target_t *targets;
     size_t ntargets, outstanding;
@@ -115,7 +116,7 @@ static void produce_jobs(decide_t *d)
     snprintf(job.alert_id, sizeof job.alert_id, "%s", d->alert_id);
     snprintf(job.event_id, sizeof job.event_id, "%s", d->m.ev.id);
     job.rev = d->rev;
-    job.kind = d->rev ? QC_JOB_UPDATE : QC_JOB_ALERT;
+    job.kind = d->kind;
     job.lat = d->m.ev.lat;
     job.lon = d->m.ev.lon;
     job.depth_km = d->m.ev.depth_km;
@@ -226,6 +227,113 @@ static void plan(decide_t *d)
         plan_done(d);
 }
 
+/* A retraction: one cancel run per segment any earlier revision of the
+ * alert reached. Its eligible set (":e") is the union of those runs'
+ * settled bits, so the cancellation goes to exactly the people the alert
+ * went to. The message repeats what was announced (from the alert record),
+ * since a deleted event often comes without magnitude or place. */
+static void on_cancel_runs(redisReply *r, void *opaque)
+{
+    decide_t *d = opaque;
+    qc_proc_t *p = d->p;
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        decide_set(d, "ignored", "storage_unavailable");
+        finish(d);
+        return;
+    }
+    d->targets = calloc(r->elements ? r->elements : 1, sizeof *d->targets);
+    if (!d->targets) {
+        decide_set(d, "ignored", "internal");
+        finish(d);
+        return;
+    }
+    /* "seg:rev" entries, nearest first within each revision: keep the
+     * first appearance of each segment. */
+    for (size_t i = 0; i < r->elements; i++) {
+        const char *e = r->element[i]->str, *colon = e ? strrchr(e, ':') : NULL;
+        if (!colon || (size_t)(colon - e) >= sizeof d->targets[0].seg)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < d->ntargets && !seen; k++)
+            seen = strlen(d->targets[k].seg) == (size_t)(colon - e) && !strncmp(d->targets[k].seg, e, (size_t)(colon - e));
+        if (!seen) {
+            target_t *t = &d->targets[d->ntargets++];
+            snprintf(t->seg, sizeof t->seg, "%.*s", (int)(colon - e), e);
+        }
+    }
+    for (size_t k = 0; k < d->ntargets; k++) {
+        /* BITOP OR <cancel>:e <each earlier run of this segment>:d */
+        const char *argv[2 + 64];
+        char keys[2 + 64][112];
+        size_t lens[2 + 64];
+        int n = 0;
+        argv[n] = "BITOP";
+        lens[n++] = 5;
+        argv[n] = "OR";
+        lens[n++] = 2;
+        snprintf(keys[n], sizeof keys[n], "qc:run:{%s}:%s:%d:e", d->targets[k].seg, d->alert_id, d->rev);
+        argv[n] = keys[n];
+        lens[n] = strlen(keys[n]);
+        n++;
+        for (size_t i = 0; i < r->elements && n < 2 + 64; i++) {
+            const char *e = r->element[i]->str, *colon = e ? strrchr(e, ':') : NULL;
+            if (!colon || strlen(d->targets[k].seg) != (size_t)(colon - e) ||
+                strncmp(d->targets[k].seg, e, (size_t)(colon - e)))
+                continue;
+            snprintf(keys[n], sizeof keys[n], "qc:run:{%s}:%s:%s:d", d->targets[k].seg, d->alert_id, colon + 1);
+            argv[n] = keys[n];
+            lens[n] = strlen(keys[n]);
+            n++;
+        }
+        qc_redis_argv(p->redis, NULL, NULL, n, argv, lens);
+        qc_redis_cmd(p->redis, NULL, NULL, "PEXPIRE %s %lld", keys[2], (long long)p->conf.alert_deadline_s * 2000);
+    }
+    if (d->ntargets == 0) {
+        decide_set(d, "cancel", "nobody_warned");
+        finish(d);
+        return;
+    }
+    d->sizing = p->sizing;
+    plan(d);
+}
+
+static void on_cancel_alert(redisReply *r, void *opaque)
+{
+    decide_t *d = opaque;
+    /* HMGET mag lat lon depth_km origin_ms place */
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 6) {
+        qc_event_t *e = &d->m.ev;
+        if (r->element[0]->str) {
+            e->mag = strtod(r->element[0]->str, NULL);
+            e->has_mag = true;
+        }
+        if (r->element[1]->str && r->element[2]->str) {
+            e->lat = strtod(r->element[1]->str, NULL);
+            e->lon = strtod(r->element[2]->str, NULL);
+        }
+        if (r->element[3]->str)
+            e->depth_km = strtod(r->element[3]->str, NULL);
+        if (r->element[4]->str)
+            e->origin_ms = strtoll(r->element[4]->str, NULL, 10);
+        if (r->element[5]->str && !e->place[0])
+            snprintf(e->place, sizeof e->place, "%s", r->element[5]->str);
+    }
+}
+
+static void plan_cancel(decide_t *d)
+{
+    qc_proc_t *p = d->p;
+    d->kind = QC_JOB_CANCEL;
+    /* Two commands on one connection answer in order: the alert's facts
+     * arrive before the runs. */
+    if (qc_redis_cmd(p->redis, on_cancel_alert, d, "HMGET qc:alert:%s mag lat lon depth_km origin_ms place",
+                     d->alert_id) ||
+        qc_redis_cmd(p->redis, on_cancel_runs, d, "LRANGE qc:alert:%s:runs 0 -1", d->alert_id)) {
+        decide_set(d, "ignored", "storage_unavailable");
+        finish(d);
+    }
+}
+
 static void on_associate(redisReply *r, void *opaque)
 {
     decide_t *d = opaque;
@@ -240,13 +348,53 @@ static void on_associate(redisReply *r, void *opaque)
         decide_set(d, "alert", "felt");
         d->rev = 0;
         plan(d);
-    } else if (!strcmp(what, "update") && r->elements >= 3) {
+    } else if (!strcmp(what, "update") && r->elements >= 4 && r->element[3]->type == REDIS_REPLY_INTEGER) {
         decide_set(d, "update", "magnitude_revised_up");
         d->prev_mag = strtod(r->element[2]->str, NULL);
-        d->rev = (int)(qc_wall_ms() % 1000000); /* distinct run keys per revision */
+        d->rev = (int)r->element[3]->integer; /* distinct run keys per revision */
+        d->kind = QC_JOB_UPDATE;
         plan(d);
+    } else if (!strcmp(what, "cancel") && r->elements >= 4 && r->element[3]->type == REDIS_REPLY_INTEGER) {
+        decide_set(d, "cancel", "retracted");
+        d->rev = (int)r->element[3]->integer;
+        plan_cancel(d);
+    } else if (!strcmp(what, "ignored")) {
+        d->alert_id[0] = '\0';
+        decide_set(d, "ignored", r->elements >= 3 ? r->element[2]->str : "unknown");
+        finish(d);
     } else {
         decide_set(d, "duplicate", r->elements >= 3 ? r->element[2]->str : "repeat");
+        finish(d);
+    }
+}
+
+/* Association key: the source's event id; a drill gets a key of its own
+ * (and joins no other alert) so it can be replayed again and again. */
+static void associate(decide_t *d)
+{
+    qc_proc_t *p = d->p;
+    const qc_event_t *e = &d->m.ev;
+    char evk[200], mag[32], ver[32], now[32], lat[32], lon[32], origin[32], win_ms[32], win_km[32], win_mag[32];
+    if (d->m.replay)
+        snprintf(evk, sizeof evk, "qc:ev:%s:%s:replay:%lld", e->source, e->id, (long long)d->m.received_ms);
+    else
+        snprintf(evk, sizeof evk, "qc:ev:%s:%s", e->source, e->id);
+    snprintf(mag, sizeof mag, "%.2f", e->has_mag ? e->mag : 0.0);
+    snprintf(ver, sizeof ver, "%lld", (long long)e->version);
+    snprintf(now, sizeof now, "%lld", (long long)qc_wall_ms());
+    snprintf(lat, sizeof lat, "%.5f", e->lat);
+    snprintf(lon, sizeof lon, "%.5f", e->lon);
+    snprintf(origin, sizeof origin, "%lld", (long long)e->origin_ms);
+    snprintf(win_ms, sizeof win_ms, "%.0f", p->conf.assoc_window_s * 1000);
+    snprintf(win_km, sizeof win_km, "%g", p->conf.assoc_km);
+    snprintf(win_mag, sizeof win_mag, "%g", p->conf.assoc_mag);
+    const char *argv[] = { evk, mag, ver, now, lat, lon, origin, e->status == QC_EV_DELETED ? "1" : "0",
+                           win_ms, win_km, win_mag, d->m.replay ? "1" : "0" };
+    size_t lens[12];
+    for (int i = 0; i < 12; i++)
+        lens[i] = strlen(argv[i]);
+    if (qc_redis_script(p->redis, QC_SCRIPT_ASSOCIATE, 1, 12, argv, lens, on_associate, d)) {
+        decide_set(d, "ignored", "storage_unavailable");
         finish(d);
     }
 }
@@ -290,23 +438,7 @@ static void on_segcat(redisReply *r, void *opaque)
     }
     qsort(d->targets, d->ntargets, sizeof *d->targets, cmp_target);
     d->sizing = p->sizing;
-    /* Association key: the source's event id; a drill gets a key of its
-     * own so it can be replayed again and again. */
-    char evk[200], mag[32], ver[32], now[32];
-    if (d->m.replay)
-        snprintf(evk, sizeof evk, "qc:ev:%s:%s:replay:%lld", d->m.ev.source, d->m.ev.id,
-                 (long long)d->m.received_ms);
-    else
-        snprintf(evk, sizeof evk, "qc:ev:%s:%s", d->m.ev.source, d->m.ev.id);
-    snprintf(mag, sizeof mag, "%.2f", d->m.ev.mag);
-    snprintf(ver, sizeof ver, "%lld", (long long)d->m.ev.version);
-    snprintf(now, sizeof now, "%lld", (long long)qc_wall_ms());
-    const char *argv[] = { evk, mag, ver, now };
-    size_t lens[] = { strlen(evk), strlen(mag), strlen(ver), strlen(now) };
-    if (qc_redis_script(p->redis, QC_SCRIPT_ASSOCIATE, 1, 4, argv, lens, on_associate, d)) {
-        decide_set(d, "ignored", "storage_unavailable");
-        finish(d);
-    }
+    associate(d);
 }
 
 void qc_decide_on_message(rd_kafka_message_t *msg, void *opaque)
@@ -337,9 +469,13 @@ void qc_decide_on_message(rd_kafka_message_t *msg, void *opaque)
     int64_t age_ms = (d->m.received_ms ? d->m.received_ms : qc_wall_ms()) - e->origin_ms;
     if (!qc_event_is_earthquake(e->type))
         decide_set(d, "ignored", "not_an_earthquake");
-    else if (e->status == QC_EV_DELETED)
-        decide_set(d, "ignored", "deleted");
-    else if (!e->has_mag)
+    else if (e->test)
+        decide_set(d, "ignored", "test_message"); /* an exercise: never the public */
+    else if (e->status == QC_EV_DELETED) {
+        /* A retraction needs no magnitude, nor a fresh origin. */
+        associate(d);
+        return;
+    } else if (!e->has_mag)
         decide_set(d, "ignored", "no_magnitude");
     else if (e->mag < p->conf.min_magnitude)
         decide_set(d, "ignored", "below_threshold");

@@ -28,6 +28,7 @@ typedef struct qc_pconf {
     long default_min_mmi;
     double min_magnitude;
     long alert_deadline_s;
+    double assoc_window_s, assoc_km, assoc_mag; /* association windows */
     long dispatch_partitions;
     long import_max_bytes;
     long decision_timeout_ms;

@@ -3,12 +3,13 @@
  * itself is a no-op that succeeds at once. */
 #include "dispatcher.h"
 
-static int null_send(qc_disp_t *d, qc_send_t *s)
+static int null_send(qc_disp_t *d, void *state, qc_send_t *s)
 {
     (void)d;
+    (void)state;
     /* Synchronous by design: chunk.c tolerates done() from inside send(). */
     s->done(s, QC_SEND_OK, -1, NULL);
     return 0;
 }
 
-const qc_channel_driver_t qc_channel_null = { "null", null_send };
+const qc_channel_driver_t qc_channel_null = { .name = "null", .send = null_send };

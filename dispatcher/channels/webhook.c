@@ -22,16 +22,13 @@ static void on_http_done(const qc_httpc_result_t *res, void *opaque)
         return;
     }
     snprintf(detail, sizeof detail, "HTTP %ld", res->status);
-    if (res->status >= 200 && res->status < 300)
-        s->done(s, QC_SEND_OK, -1, NULL);
-    else if (res->status == 408 || res->status == 425 || res->status == 429 || res->status >= 500)
-        s->done(s, QC_SEND_TRANSIENT, res->retry_after_s, detail);
-    else
-        s->done(s, QC_SEND_PERMANENT, -1, detail);
+    qc_send_outcome_t o = qc_http_outcome(res->status, 0);
+    s->done(s, o, o == QC_SEND_TRANSIENT ? res->retry_after_s : -1, o == QC_SEND_OK ? NULL : detail);
 }
 
-static int webhook_send(qc_disp_t *d, qc_send_t *s)
+static int webhook_send(qc_disp_t *d, void *state, qc_send_t *s)
 {
+    (void)state;
     const qc_subscriber_t *sub = s->sub;
     const qc_msg_job_t *job = s->job;
     int64_t ts = qc_wall_ms() / 1000;
@@ -40,6 +37,9 @@ static int webhook_send(qc_disp_t *d, qc_send_t *s)
                              "mmi", s->mmi, "seconds_to_shaking", s->seconds > 0 ? s->seconds : 0.0,
                              "message", s->text, "lang", sub->lang, "latitude", job->lat, "longitude",
                              job->lon, "depth_km", job->depth_km, "origin_ms", (json_int_t)job->origin_ms);
+    static const char *const kinds[] = { "alert", "update", "cancel" };
+    if (body)
+        json_object_set_new(body, "kind", json_string(kinds[job->kind <= QC_JOB_CANCEL ? job->kind : 0]));
     char *json = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(body);
     if (!json)
@@ -62,4 +62,4 @@ static int webhook_send(qc_disp_t *d, qc_send_t *s)
     return rc;
 }
 
-const qc_channel_driver_t qc_channel_webhook = { "webhook", webhook_send };
+const qc_channel_driver_t qc_channel_webhook = { .name = "webhook", .send = webhook_send };

@@ -57,6 +57,13 @@ struct httpc_req {
 
     char retry_after[HTTPC_RETRY_AFTER_MAX]; /* raw value, "" if absent */
     char errbuf[CURL_ERROR_SIZE];
+
+    /* SMTP submissions (qc_httpc_mail) use a handle of their own, never
+     * pooled: their options (upload, recipients, credentials) would leak
+     * into the next HTTP request. */
+    bool mail;
+    struct curl_slist *rcpts;
+    size_t upload_pos, upload_len; /* reading reqbody */
 };
 
 struct httpc_sock {
@@ -153,6 +160,7 @@ static void req_free(httpc_req_t *r)
     if (!r)
         return;
     curl_easy_cleanup(r->easy);
+    curl_slist_free_all(r->rcpts);
     free(r->body);
     free(r->reqbody);
     free(r->hdrbuf);
@@ -212,7 +220,7 @@ static httpc_req_t *req_get(qc_httpc_t *c)
 /* Back to the pool, or freed if the pool is full or we are going away. */
 static void req_release(qc_httpc_t *c, httpc_req_t *r)
 {
-    if (c->closing || c->npool >= HTTPC_POOL_MAX) {
+    if (c->closing || c->npool >= HTTPC_POOL_MAX || r->mail) {
         req_free(r);
         return;
     }
@@ -443,6 +451,10 @@ static void complete(qc_httpc_t *c, httpc_req_t *r, CURLcode code)
     } else {
         res.err = map_curl_error(code, r->oom);
         res.curl_error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);
+        /* An SMTP server's refusal is a failed transfer whose last reply
+         * code says whether to try again (4xx) or not (5xx). */
+        if (r->mail)
+            curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
     }
 
     curl_multi_remove_handle(c->multi, r->easy);
@@ -725,6 +737,73 @@ int qc_httpc_request(qc_httpc_t *c, const char *method, const char *url,
 
 release:
     req_release(c, r);
+    return rc;
+}
+
+static size_t on_mail_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+    httpc_req_t *r = ud;
+    size_t room = size * nitems, left = r->upload_len - r->upload_pos;
+    size_t n = left < room ? left : room;
+    memcpy(buf, r->reqbody + r->upload_pos, n);
+    r->upload_pos += n;
+    return n;
+}
+
+int qc_httpc_mail(qc_httpc_t *c, const qc_httpc_mail_t *m, qc_httpc_cb cb, void *opaque)
+{
+    if (!c || !m || !m->url || !m->from || !m->rcpt || !m->data || !cb || c->closing)
+        return QC_ERR_INVAL;
+    if (strncasecmp(m->url, "smtp://", 7) && strncasecmp(m->url, "smtps://", 8))
+        return QC_ERR_INVAL;
+    if (has_crlf(m->from) || has_crlf(m->rcpt))
+        return QC_ERR_INVAL; /* would inject SMTP commands */
+    httpc_req_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return QC_ERR_NOMEM;
+    r->c = c;
+    r->mail = true;
+    r->easy = curl_easy_init();
+    int rc = QC_ERR_NOMEM;
+    if (!r->easy || grow_bytes(&r->reqbody, &r->reqbody_cap, m->data_len + 1) < 0)
+        goto fail;
+    memcpy(r->reqbody, m->data, m->data_len);
+    r->upload_len = m->data_len;
+    if (!(r->rcpts = curl_slist_append(NULL, m->rcpt)))
+        goto fail;
+    CURL *e = r->easy;
+    if (curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_URL, m->url) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_MAIL_FROM, m->from) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_MAIL_RCPT, r->rcpts) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_READFUNCTION, on_mail_read) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_READDATA, r) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->data_len) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_USE_SSL, m->starttls ? CURLUSESSL_ALL : CURLUSESSL_NONE) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK)
+        goto fail;
+    if (m->user && m->user[0]
+        && (curl_easy_setopt(e, CURLOPT_USERNAME, m->user) != CURLE_OK
+            || curl_easy_setopt(e, CURLOPT_PASSWORD, m->password ? m->password : "") != CURLE_OK))
+        goto fail;
+    r->cb = cb;
+    r->opaque = opaque;
+    CURLMcode mc = curl_multi_add_handle(c->multi, e);
+    if (mc != CURLM_OK) {
+        rc = mc == CURLM_OUT_OF_MEMORY ? QC_ERR_NOMEM : QC_ERR_IO;
+        goto fail;
+    }
+    inflight_link(c, r);
+    return 0;
+fail:
+    req_free(r);
     return rc;
 }
 

@@ -128,7 +128,7 @@ int qc_msg_event_pack(const qc_msg_event_t *m, msgpack_sbuffer *buf)
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
     const qc_event_t *e = &m->ev;
-    msgpack_pack_map(&pk, 18);
+    msgpack_pack_map(&pk, 20);
     kv_int(&pk, "v", QC_MSG_VERSION);
     kv_str(&pk, "id", e->id);
     kv_str(&pk, "src", e->source);
@@ -155,6 +155,12 @@ int qc_msg_event_pack(const qc_msg_event_t *m, msgpack_sbuffer *buf)
         msgpack_pack_false(&pk);
     kv_int(&pk, "hm", e->has_mag);
     kv_int(&pk, "x", 0); /* reserved */
+    kv_str(&pk, "refs", e->references);
+    kv_key(&pk, "test");
+    if (e->test)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
     return 0;
 }
 
@@ -171,6 +177,7 @@ int qc_msg_event_unpack(const char *data, size_t len, qc_msg_event_t *out, char 
     int64_t st = 0, hm = 0;
     double mag = NAN;
     const msgpack_object *rp = get(&r, "replay");
+    const msgpack_object *tp = get(&r, "test"); /* optional, as "refs": older writers */
     if (get_str(&r, "id", e->id, sizeof e->id, true) || get_str(&r, "src", e->source, sizeof e->source, true) ||
         get_int(&r, "ot", &e->origin_ms, true) || get_dbl(&r, "lat", &e->lat, true) ||
         get_dbl(&r, "lon", &e->lon, true) || get_dbl(&r, "dep", &e->depth_km, true) ||
@@ -179,7 +186,9 @@ int qc_msg_event_unpack(const char *data, size_t len, qc_msg_event_t *out, char 
         get_int(&r, "ver", &e->version, false) || get_str(&r, "place", e->place, sizeof e->place, false) ||
         get_str(&r, "corr", out->corr, sizeof out->corr, false) ||
         get_int(&r, "rcv", &out->received_ms, false) || get_int(&r, "hm", &hm, false) ||
-        (rp && rp->type != MSGPACK_OBJECT_BOOLEAN) || st < 0 || st > QC_EV_DELETED) {
+        get_str(&r, "refs", e->references, sizeof e->references, false) ||
+        (rp && rp->type != MSGPACK_OBJECT_BOOLEAN) || (tp && tp->type != MSGPACK_OBJECT_BOOLEAN) ||
+        st < 0 || st > QC_EV_DELETED) {
         snprintf(err, errsz, "event message fields missing or of the wrong type");
         rc = QC_ERR_PARSE;
         goto done;
@@ -188,6 +197,7 @@ int qc_msg_event_unpack(const char *data, size_t len, qc_msg_event_t *out, char 
     e->has_mag = hm && isfinite(mag);
     e->mag = e->has_mag ? mag : 0;
     out->replay = rp && rp->via.boolean;
+    e->test = tp && tp->via.boolean;
     if (!isfinite(e->lat) || !isfinite(e->lon) || !isfinite(e->depth_km)) {
         snprintf(err, errsz, "event message has non-finite coordinates");
         rc = QC_ERR_PARSE;
@@ -248,7 +258,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
         get_int(&r, "ot", &out->origin_ms, true) || get_int(&r, "dl", &out->deadline_ms, false) ||
         get_int(&r, "is", &out->issued_ms, false) ||
         get_str(&r, "place", out->place, sizeof out->place, false) || slot < 0 || slot > 1000000 ||
-        kind < 0 || kind > QC_JOB_UPDATE || !out->alert_id[0] || !out->seg[0] ||
+        kind < 0 || kind > QC_JOB_CANCEL || !out->alert_id[0] || !out->seg[0] ||
         !isfinite(out->lat) || !isfinite(out->lon) || !isfinite(out->mag) || !isfinite(out->depth_km)) {
         snprintf(err, errsz, "job message fields missing or of the wrong type");
         rc = QC_ERR_PARSE;

@@ -15,7 +15,8 @@
 /* Embedded by cmake/QcEmbed.cmake from shared/scripts/. */
 extern const char qc_embed_lib[], qc_embed_sub_upsert[], qc_embed_sub_delete[],
     qc_embed_run_init[], qc_embed_acquire[], qc_embed_renew[], qc_embed_claim[],
-    qc_embed_complete[], qc_embed_release[], qc_embed_epoch[], qc_embed_associate[];
+    qc_embed_complete[], qc_embed_release[], qc_embed_epoch[], qc_embed_associate[],
+    qc_embed_rate_take[], qc_embed_sub_mark_dead[], qc_embed_sub_get[];
 
 static const struct { const char *name; const char *src; } script_table[QC_SCRIPT_COUNT_] = {
     [QC_SCRIPT_SUB_UPSERT] = { "sub_upsert", qc_embed_sub_upsert },
@@ -28,6 +29,9 @@ static const struct { const char *name; const char *src; } script_table[QC_SCRIP
     [QC_SCRIPT_RELEASE] = { "release", qc_embed_release },
     [QC_SCRIPT_EPOCH] = { "epoch", qc_embed_epoch },
     [QC_SCRIPT_ASSOCIATE] = { "associate", qc_embed_associate },
+    [QC_SCRIPT_RATE_TAKE] = { "rate_take", qc_embed_rate_take },
+    [QC_SCRIPT_SUB_MARK_DEAD] = { "sub_mark_dead", qc_embed_sub_mark_dead },
+    [QC_SCRIPT_SUB_GET] = { "sub_get", qc_embed_sub_get },
 };
 
 struct qc_redis {

@@ -335,6 +335,12 @@ json_t *qc_subscriber_to_json(const qc_subscriber_t *s)
         json_object_set_new(ch, "push", json_pack("{s:s,s:s}", "token", s->push_token, "platform", s->push_platform));
     if (s->channels & (1u << QC_CH_NULL))
         json_object_set_new(ch, "null", json_object());
+    /* Channels the provider declared gone carry "dead": true. */
+    for (int c = 0; c < QC_CH_COUNT_; c++) {
+        json_t *o = (s->dead & (1u << c)) ? json_object_get(ch, qc_channel_name((qc_channel_t)c)) : NULL;
+        if (o)
+            json_object_set_new(o, "dead", json_true());
+    }
     return json_pack("{s:s,s:f,s:f,s:s,s:i,s:o}", "id", s->id, "lat", s->lat, "lon", s->lon,
                      "lang", s->lang, "min_mmi", s->min_mmi, "channels", ch);
 }
@@ -367,7 +373,13 @@ int qc_subscriber_pack(const qc_subscriber_t *s, msgpack_sbuffer *buf)
     msgpack_pack_float(&pk, (float)s->lon);
     pack_str(&pk, s->lang);
     msgpack_pack_uint8(&pk, (uint8_t)s->min_mmi);
-    msgpack_pack_uint8(&pk, (uint8_t)ch);
+    /* Dead channels ride in the bits above the channel mask: a record
+     * without any is byte-for-byte what it was before they existed. */
+    unsigned dead = s->dead & ch;
+    if (dead)
+        msgpack_pack_uint16(&pk, (uint16_t)(ch | dead << 8));
+    else
+        msgpack_pack_uint8(&pk, (uint8_t)ch);
     if (ch & (1u << QC_CH_PUSH)) {
         pack_str(&pk, s->push_token);
         pack_str(&pk, s->push_platform);
@@ -436,12 +448,14 @@ int qc_subscriber_unpack(const char *data, size_t len, qc_subscriber_t *out, cha
         goto done;
     }
     /* Converting an out-of-range double is undefined: check first. */
-    if (!(mmi >= 1 && mmi <= 10) || !(ch >= 0 && ch < (double)(1u << QC_CH_COUNT_))) {
+    if (!(mmi >= 1 && mmi <= 10) || !(ch >= 0 && ch < (double)(1u << (8 + QC_CH_COUNT_)))
+        || ((unsigned)ch & 0xffu) >= (1u << QC_CH_COUNT_)) {
         snprintf(err, errsz, "record threshold or channel mask out of range");
         goto done;
     }
     out->min_mmi = (int)mmi;
-    out->channels = (unsigned)ch;
+    out->channels = (unsigned)ch & 0xffu;
+    out->dead = ((unsigned)ch >> 8) & out->channels;
     size_t i = 7;
     struct { unsigned bit; char *dst; size_t sz; } f[] = {
         { QC_CH_PUSH, out->push_token, sizeof out->push_token },

@@ -39,6 +39,8 @@ static void test_event_round_trip(void)
     m.ev.lon = -2.5;
     m.ev.depth_km = -0.3;
     m.ev.has_mag = false;
+    m.ev.test = true;
+    snprintf(m.ev.references, sizeof m.ev.references, "trinet@caltech.edu,TRI1.1,2003-06-11T20:30:00-07:00");
     snprintf(m.corr, sizeof m.corr, "c1");
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -51,6 +53,8 @@ static void test_event_round_trip(void)
     CHECK(b.replay);
     CHECK_NEAR(b.ev.depth_km, -0.3, 1e-12);
     CHECK_STR(b.corr, "c1");
+    CHECK(b.ev.test);
+    CHECK_STR(b.ev.references, "trinet@caltech.edu,TRI1.1,2003-06-11T20:30:00-07:00");
     msgpack_sbuffer_destroy(&sb);
 }
 

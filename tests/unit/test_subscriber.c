@@ -65,6 +65,23 @@ static void test_record_round_trip(void)
     CHECK_INT(back.min_mmi, 5);
     CHECK_STR(back.webhook_url, "https://example.org/h");
     CHECK_STR(back.sms_phone, "+40712345678");
+    CHECK_INT((long)back.dead, 0);
+    size_t plain = sb.size;
+    /* A dead channel survives the round trip and costs two bytes; a dead bit
+     * for a channel the subscriber does not have is dropped. */
+    msgpack_sbuffer sb2;
+    msgpack_sbuffer_init(&sb2);
+    s.dead = (1u << QC_CH_SMS) | (1u << QC_CH_PUSH);
+    CHECK_INT(qc_subscriber_pack(&s, &sb2), 0);
+    CHECK_INT((long)sb2.size, (long)plain + 2);
+    CHECK_INT(qc_subscriber_unpack(sb2.data, sb2.size, &back, err, sizeof err), 0);
+    CHECK_INT((long)back.dead, (long)(1u << QC_CH_SMS));
+    CHECK_INT((long)back.channels, (long)s.channels);
+    json_t *out = qc_subscriber_to_json(&back);
+    CHECK(json_is_true(json_object_get(json_object_get(json_object_get(out, "channels"), "sms"), "dead")));
+    CHECK(json_object_get(json_object_get(json_object_get(out, "channels"), "webhook"), "dead") == NULL);
+    json_decref(out);
+    msgpack_sbuffer_destroy(&sb2);
     /* every truncation of a good record is refused, never a crash */
     for (size_t n = 0; n < sb.size; n++)
         CHECK(qc_subscriber_unpack(sb.data, n, &back, err, sizeof err) != 0);

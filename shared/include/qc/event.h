@@ -25,6 +25,12 @@ typedef struct qc_event {
     qc_event_status_t status;
     int64_t version;      /**< source's revision stamp (updated ms); larger is newer */
     char place[128];      /**< human description of the region, may be "" */
+    bool test;            /**< the source marked it a test or exercise (CAP status
+                               Test/Exercise, ShakeAlert category "test"): never
+                               alert the public on it */
+    char references[256]; /**< what a CAP Update/Cancel revises: the alert's
+                               "sender,identifier,sent" entries, space-separated;
+                               "" for other formats */
 } qc_event_t;
 
 /** @returns true if @p type names an earthquake ("earthquake", "" or

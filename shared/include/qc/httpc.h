@@ -37,7 +37,7 @@ typedef struct qc_httpc_result {
                                 QC_ERR_TIMEOUT (total or connect timeout), QC_ERR_IO (other
                                 network/protocol failure), QC_ERR_INVAL (malformed URL or
                                 scheme other than http/https: do not retry), QC_ERR_NOMEM */
-    long status;           /**< HTTP status, 0 when err != 0 */
+    long status;           /**< HTTP status, 0 when err != 0 (for mail see qc_httpc_mail) */
     const char *body;      /**< response body (NUL-terminated), may be ""; at most
                                 QC_HTTPC_BODY_MAX bytes; "" when err != 0 */
     size_t body_len;
@@ -72,6 +72,24 @@ void qc_httpc_destroy(qc_httpc_t *c);
 int qc_httpc_request(qc_httpc_t *c, const char *method, const char *url,
                      const char *const *headers, const char *body, size_t body_len,
                      qc_httpc_cb cb, void *opaque);
+
+/** One e-mail submission over SMTP (RFC 5321) on the same loop. */
+typedef struct qc_httpc_mail {
+    const char *url;       /**< smtp://host:port or smtps://host:port (implicit TLS) */
+    const char *user, *password; /**< AUTH credentials; NULL/"" = no AUTH */
+    int starttls;          /**< 1: require STARTTLS on smtp:// (CURLUSESSL_ALL) */
+    const char *from;      /**< envelope sender, "<a@b>" or "a@b" */
+    const char *rcpt;      /**< one envelope recipient */
+    const char *data;      /**< the whole message (RFC 5322 headers, CRLF lines) */
+    size_t data_len;
+} qc_httpc_mail_t;
+
+/** Submits @p m. Connections are cached and reused like HTTP ones. The
+ *  callback's result has err == 0 and status = the final SMTP reply code
+ *  (250) when accepted; when refused, err != 0 and status holds the last
+ *  reply code the server sent (4xx: try later, 5xx: never), or 0 when none
+ *  came (network). @returns 0 or a negative qc_err_t (cb then not called). */
+int qc_httpc_mail(qc_httpc_t *c, const qc_httpc_mail_t *m, qc_httpc_cb cb, void *opaque);
 
 /** Requests in flight (started, callback not yet called; includes warm-up). */
 size_t qc_httpc_inflight(const qc_httpc_t *c);

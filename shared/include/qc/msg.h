@@ -27,7 +27,9 @@ typedef struct qc_msg_event {
     bool replay;          /**< a drill: origin already moved to received_ms */
 } qc_msg_event_t;
 
-typedef enum qc_job_kind { QC_JOB_ALERT = 0, QC_JOB_UPDATE = 1 } qc_job_kind_t;
+/** ALERT: the first warning; UPDATE: a magnitude revised up (only those not
+ *  yet reached); CANCEL: a retraction, to exactly those already warned. */
+typedef enum qc_job_kind { QC_JOB_ALERT = 0, QC_JOB_UPDATE = 1, QC_JOB_CANCEL = 2 } qc_job_kind_t;
 
 /** One worker slot of one segment run, on quake.dispatch. */
 typedef struct qc_msg_job {

@@ -32,6 +32,9 @@ typedef enum qc_script {
     QC_SCRIPT_RELEASE,
     QC_SCRIPT_EPOCH,
     QC_SCRIPT_ASSOCIATE,
+    QC_SCRIPT_RATE_TAKE,
+    QC_SCRIPT_SUB_MARK_DEAD,
+    QC_SCRIPT_SUB_GET,
     QC_SCRIPT_COUNT_
 } qc_script_t;
 

@@ -29,6 +29,8 @@ typedef struct qc_subscriber {
     char lang[8];
     int min_mmi;               /* 1..10 */
     unsigned channels;         /* bit (1u << qc_channel_t) per configured channel */
+    unsigned dead;             /* subset of channels the provider said are gone for good
+                                  (unregistered token, blocked bot): not tried again */
     char webhook_url[1024];
     char webhook_secret[128];
     char sms_phone[20];
