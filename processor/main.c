@@ -32,6 +32,11 @@ const qc_conf_def_t qc_pconf_defs[] = {
     { "QUAKECAST_ASSOC_WINDOW_S", QC_CONF_DOUBLE, "60", 0, 3600, OFF(assoc_window_s), 0, "Reports whose origin times differ by at most this are candidates for one alert" },
     { "QUAKECAST_ASSOC_KM", QC_CONF_DOUBLE, "100", 0, 2000, OFF(assoc_km), 0, "...and whose epicentres are at most this far apart" },
     { "QUAKECAST_ASSOC_MAG", QC_CONF_DOUBLE, "1.0", 0, 5, OFF(assoc_mag), 0, "...and whose magnitudes differ by at most this" },
+    { "QUAKECAST_POLL_USGS_URL", QC_CONF_STR, "", 1, 0, OFF(poll_usgs_url), 0, "USGS GeoJSON summary feed to poll (e.g. .../summary/all_hour.geojson); empty: off" },
+    { "QUAKECAST_POLL_FDSN_URL", QC_CONF_STR, "", 1, 0, OFF(poll_fdsn_url), 0, "FDSN event web service query URL to poll (format=text or a GeoJSON format); empty: off" },
+    { "QUAKECAST_POLL_INTERVAL_S", QC_CONF_INT, "30", 1, 3600, OFF(poll_interval_s), 0, "Seconds between polls of each feed" },
+    { "QUAKECAST_POLL_MAX_BACKOFF_S", QC_CONF_INT, "600", 1, 86400, OFF(poll_max_backoff_s), 0, "Longest pause after failed polls" },
+    { "QUAKECAST_POLL_MAX_BYTES", QC_CONF_INT, "16777216", 65536, 1073741824, OFF(poll_max_bytes), 0, "Largest feed document accepted" },
     { "QUAKECAST_ALERT_DEADLINE", QC_CONF_INT, "600", 10, 86400, OFF(alert_deadline_s), 0, "Seconds after origin past which sending stops (a late warning is noise)" },
     { "QUAKECAST_DISPATCH_PARTITIONS", QC_CONF_INT, "32", 1, 10000, OFF(dispatch_partitions), 0, "Partitions of quake.dispatch (bounds dispatcher replicas)" },
     { "QUAKECAST_IMPORT_MAX_BYTES", QC_CONF_INT, "67108864", 1024, 1073741824, OFF(import_max_bytes), 0, "Largest accepted import or event body" },
@@ -244,6 +249,16 @@ int main(int argc, char **argv)
     qc_httpd_route(p.httpd, "/v1/subscribers/", false, qc_api_subscribers, &p);
     qc_httpd_route(p.httpd, "/v1/events", true, qc_api_events, &p);
     qc_httpd_route(p.httpd, "/v1/alerts/", false, qc_api_alerts, &p);
+    if (p.conf.poll_usgs_url[0] || p.conf.poll_fdsn_url[0]) {
+        qc_httpc_opts_t ho = { .max_total_connections = 4, .max_host_connections = 2, .timeout_ms = 20000,
+                               .max_body = p.conf.poll_max_bytes };
+        p.http = qc_httpc_new(p.base, &ho);
+        if (!p.http || (p.conf.poll_usgs_url[0] && !(p.poll_usgs = qc_poller_new(&p, "usgs", p.conf.poll_usgs_url, false))) ||
+            (p.conf.poll_fdsn_url[0] && !(p.poll_fdsn = qc_poller_new(&p, "fdsn", p.conf.poll_fdsn_url, true)))) {
+            qc_log(QC_LOG_ERROR, "startup_failed", "error", "feed pollers", NULL);
+            goto out;
+        }
+    }
     p.tick = event_new(p.base, -1, EV_PERSIST, on_tick, &p);
     struct timeval one = { 1, 0 };
     event_add(p.tick, &one);
@@ -264,11 +279,14 @@ out:
     if (p.sigterm)
         event_free(p.sigterm);
     qc_httpd_destroy(p.httpd);
+    qc_httpc_destroy(p.http); /* aborts polls in flight without callbacks */
     qc_kcons_destroy(p.events);
     qc_kprod_destroy(p.producer, 2000);
     qc_pending_destroy(p.pending);
     qc_redis_destroy(p.redis_sub);
-    qc_redis_destroy(p.redis);
+    qc_redis_destroy(p.redis); /* a poll claim in flight is answered NULL: pollers after */
+    qc_poller_destroy(p.poll_usgs);
+    qc_poller_destroy(p.poll_fdsn);
     qc_metrics_destroy(p.metrics);
     if (p.base)
         event_base_free(p.base);

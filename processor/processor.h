@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "qc/config.h"
+#include "qc/httpc.h"
 #include "qc/httpd.h"
 #include "qc/kafka.h"
 #include "qc/metrics.h"
@@ -34,11 +35,14 @@ typedef struct qc_pconf {
     long decision_timeout_ms;
     double dispatcher_rate;     /* measured hand-offs/s per dispatcher, for sizing */
     double handoff_target_s;    /* whole base handed off within this */
+    char *poll_usgs_url, *poll_fdsn_url; /* feeds to poll; "" = off */
+    long poll_interval_s, poll_max_backoff_s, poll_max_bytes;
 } qc_pconf_t;
 
 extern const qc_conf_def_t qc_pconf_defs[];
 
 typedef struct qc_pending qc_pending_t; /* pending.c */
+typedef struct qc_poller qc_poller_t;   /* poller.c */
 
 typedef struct qc_proc {
     qc_pconf_t conf;
@@ -50,6 +54,8 @@ typedef struct qc_proc {
     qc_kprod_t *producer;
     qc_kcons_t *events;      /* consumer of quake.events */
     qc_pending_t *pending;
+    qc_httpc_t *http;        /* feed polls (NULL when no feed is polled) */
+    qc_poller_t *poll_usgs, *poll_fdsn;
     unsigned char token_sha[32];
     /* sizing, refreshed every second */
     long subscribers;
@@ -87,6 +93,10 @@ int qc_pending_add(qc_pending_t *pd, const char *corr, int timeout_ms, qc_pendin
 void qc_pending_publish(qc_proc_t *p, const char *corr, const char *decision_json);
 /** Called for each message on the decisions channel. */
 void qc_pending_deliver(qc_pending_t *pd, const char *corr, const char *json);
+
+/* poller.c: conditional GETs of a feed, new reports onto quake.events */
+qc_poller_t *qc_poller_new(qc_proc_t *p, const char *name, const char *url, bool fdsn);
+void qc_poller_destroy(qc_poller_t *po);
 
 /* planner.c */
 typedef struct qc_plan_req qc_plan_req_t;

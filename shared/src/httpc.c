@@ -43,6 +43,7 @@ struct httpc_req {
     char *body;                   /* response, capped at QC_HTTPC_BODY_MAX */
     size_t body_len, body_cap;
     bool oom;                     /* a body allocation failed: abort */
+    bool truncated;               /* the body was longer than max_body */
 
     char *reqbody;                /* our copy of the request body */
     size_t reqbody_cap;
@@ -56,6 +57,8 @@ struct httpc_req {
     size_t hdrs_cap;
 
     char retry_after[HTTPC_RETRY_AFTER_MAX]; /* raw value, "" if absent */
+    char etag[QC_HTTPC_VALIDATOR_MAX];        /* for conditional GETs, "" if absent */
+    char last_modified[QC_HTTPC_VALIDATOR_MAX];
     char errbuf[CURL_ERROR_SIZE];
 
     /* SMTP submissions (qc_httpc_mail) use a handle of their own, never
@@ -100,8 +103,11 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
     httpc_req_t *r = ud;
     size_t len = size * nmemb;
-    size_t room = QC_HTTPC_BODY_MAX - r->body_len;
+    size_t max = (size_t)r->c->opts.max_body;
+    size_t room = max - r->body_len;
     size_t take = len < room ? len : room;
+    if (take < len)
+        r->truncated = true;
     if (take == 0)
         return len; /* over the cap: drop the rest, keep the transfer going */
 
@@ -110,8 +116,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
         size_t cap = r->body_cap ? r->body_cap : 1024;
         while (cap < need)
             cap *= 2;
-        if (cap > QC_HTTPC_BODY_MAX + 1)
-            cap = QC_HTTPC_BODY_MAX + 1;
+        if (cap > max + 1)
+            cap = max + 1;
         char *nb = realloc(r->body, cap);
         if (!nb) {
             r->oom = true;
@@ -125,33 +131,39 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
+/* Copies the value of header line @p p (@p len bytes) into @p dst if its
+ * name is @p name (with the colon, lower case). */
+static void header_value(const char *p, size_t len, const char *name, char *dst, size_t dstsz)
+{
+    size_t nlen = strlen(name);
+    if (len <= nlen || strncasecmp(p, name, nlen) != 0)
+        return;
+    const char *v = p + nlen;
+    size_t vlen = len - nlen;
+    while (vlen && (*v == ' ' || *v == '\t')) {
+        v++;
+        vlen--;
+    }
+    while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+        vlen--;
+    if (vlen >= dstsz)
+        vlen = 0; /* too long to be valid; treat as absent */
+    memcpy(dst, v, vlen);
+    dst[vlen] = '\0';
+}
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
     httpc_req_t *r = ud;
     size_t len = size * nmemb;
-    static const char name[] = "retry-after:";
-    size_t nlen = sizeof(name) - 1;
-
     /* a new status line (after a 1xx) starts a new header block */
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-        r->retry_after[0] = '\0';
+        r->retry_after[0] = r->etag[0] = r->last_modified[0] = '\0';
         return len;
     }
-    if (len > nlen && strncasecmp(p, name, nlen) == 0) {
-        const char *v = p + nlen;
-        size_t vlen = len - nlen;
-        while (vlen && (*v == ' ' || *v == '\t')) {
-            v++;
-            vlen--;
-        }
-        while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '
-                        || v[vlen - 1] == '\t'))
-            vlen--;
-        if (vlen >= sizeof(r->retry_after))
-            vlen = 0; /* too long to be valid; treat as absent */
-        memcpy(r->retry_after, v, vlen);
-        r->retry_after[vlen] = '\0';
-    }
+    header_value(p, len, "retry-after:", r->retry_after, sizeof r->retry_after);
+    header_value(p, len, "etag:", r->etag, sizeof r->etag);
+    header_value(p, len, "last-modified:", r->last_modified, sizeof r->last_modified);
     return len;
 }
 
@@ -325,7 +337,8 @@ static int req_prepare(qc_httpc_t *c, httpc_req_t *r, const char *method, const 
     CURL *e = r->easy;
     r->body_len = 0;
     r->oom = false;
-    r->retry_after[0] = '\0';
+    r->truncated = false;
+    r->retry_after[0] = r->etag[0] = r->last_modified[0] = '\0';
     r->errbuf[0] = '\0';
 
     int rc = req_set_headers(r, headers);
@@ -430,7 +443,8 @@ static int map_curl_error(CURLcode code, bool oom)
 
 static void complete(qc_httpc_t *c, httpc_req_t *r, CURLcode code)
 {
-    qc_httpc_result_t res = { .err = 0, .body = "", .retry_after_s = -1, .curl_error = "" };
+    qc_httpc_result_t res = { .err = 0, .body = "", .retry_after_s = -1, .curl_error = "",
+                              .etag = r->etag, .last_modified = r->last_modified };
     curl_off_t total_us = 0;
     long nconn = 0;
     curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
@@ -445,6 +459,7 @@ static void complete(qc_httpc_t *c, httpc_req_t *r, CURLcode code)
             res.body = r->body;
             res.body_len = r->body_len;
         }
+        res.truncated = r->truncated;
         /* An HTTP-date is wall-clock time by definition. */
         if (r->retry_after[0])
             res.retry_after_s = qc_httpc_retry_after_parse(r->retry_after, (int64_t)time(NULL));
@@ -617,8 +632,11 @@ qc_httpc_t *qc_httpc_new(struct event_base *base, const qc_httpc_opts_t *opts)
     if (opts)
         o = *opts;
     if (o.max_total_connections < 0 || o.max_host_connections < 0 || o.timeout_ms < 0
-        || o.connect_timeout_ms < 0 || o.http2 < 0 || o.http2 > 2)
+        || o.connect_timeout_ms < 0 || o.http2 < 0 || o.http2 > 2 || o.max_body < 0
+        || o.max_body > (1L << 30))
         return NULL;
+    if (o.max_body == 0)
+        o.max_body = QC_HTTPC_BODY_MAX;
     if (o.timeout_ms == 0)
         o.timeout_ms = HTTPC_TIMEOUT_MS_DEFAULT;
     if (o.connect_timeout_ms == 0)

@@ -18,6 +18,8 @@ typedef struct qc_httpc qc_httpc_t;
 /** Response bodies are kept up to this many bytes; the rest is dropped
  *  (the request still succeeds). */
 #define QC_HTTPC_BODY_MAX 65536
+/** ETag and Last-Modified values longer than this are treated as absent. */
+#define QC_HTTPC_VALIDATOR_MAX 256
 
 typedef struct qc_httpc_opts {
     long max_total_connections;   /**< CURLMOPT_MAX_TOTAL_CONNECTIONS, 0 = unlimited; also
@@ -25,6 +27,7 @@ typedef struct qc_httpc_opts {
     long max_host_connections;    /**< CURLMOPT_MAX_HOST_CONNECTIONS, 0 = unlimited */
     long timeout_ms;              /**< per request total timeout, 0 = 10000 */
     long connect_timeout_ms;      /**< 0 = 3000 */
+    long max_body;                /**< response bytes kept, 0 = QC_HTTPC_BODY_MAX */
     int http2;                    /**< 0: HTTP/1.1 only. 1: offer HTTP/2 over TLS (ALPN),
                                        plain http stays HTTP/1.1. 2: as 1, and plain http
                                        uses HTTP/2 with prior knowledge (h2c). With 1 or 2,
@@ -39,13 +42,17 @@ typedef struct qc_httpc_result {
                                 scheme other than http/https: do not retry), QC_ERR_NOMEM */
     long status;           /**< HTTP status, 0 when err != 0 (for mail see qc_httpc_mail) */
     const char *body;      /**< response body (NUL-terminated), may be ""; at most
-                                QC_HTTPC_BODY_MAX bytes; "" when err != 0 */
+                                max_body bytes (the rest is dropped: see truncated);
+                                "" when err != 0 */
+    int truncated;         /**< 1 if the body was longer than max_body */
     size_t body_len;
     long retry_after_s;    /**< parsed Retry-After header in seconds (delta-seconds, or an
                                 HTTP-date minus the wall clock now, at least 0); -1 if absent
                                 or unparsable */
     double total_s;        /**< CURLINFO_TOTAL_TIME */
     const char *curl_error;/**< curl's error text when err != 0, else "" */
+    const char *etag;      /**< ETag header value as sent (quotes kept), "" if absent */
+    const char *last_modified; /**< Last-Modified header value, "" if absent */
 } qc_httpc_result_t;
 
 typedef void (*qc_httpc_cb)(const qc_httpc_result_t *res, void *opaque);
