@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "feeds/cap_write.h"
 #include "processor.h"
 #include "qc/clock.h"
 #include "qc/geo.h"
@@ -172,6 +174,68 @@ static void on_run_init(redisReply *r, void *opaque)
         plan_done(d);
 }
 
+/* The CAP message of this revision: needs the earlier revisions'
+ * references, so it is built when Redis answers, on a copy of what it
+ * needs (the decision itself has moved on by then). */
+typedef struct cap_job {
+    qc_proc_t *p;
+    qc_event_t ev;
+    char alert_id[24];
+    int rev;
+    qc_job_kind_t kind;
+    bool exercise;
+} cap_job_t;
+
+static void on_cap_refs(redisReply *r, void *opaque)
+{
+    cap_job_t *cj = opaque;
+    qc_proc_t *p = cj->p;
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        qc_log(QC_LOG_ERROR, "cap_not_issued", "alert_id", cj->alert_id, "error", "Redis unavailable", NULL);
+        free(cj);
+        return;
+    }
+    int64_t now = qc_wall_ms();
+    qc_cap_msg_t m = { .alert_id = cj->alert_id, .rev = cj->rev, .kind = cj->kind, .ev = &cj->ev, .sent_ms = now,
+                       .expires_ms = cj->ev.origin_ms + p->conf.alert_deadline_s * 1000,
+                       .sender = p->conf.cap_sender, .sender_name = p->conf.cap_sender_name,
+                       .references = r->type == REDIS_REPLY_STRING ? r->str : NULL, .exercise = cj->exercise };
+    if (m.expires_ms <= now)
+        m.expires_ms = now + 60000;
+    size_t len;
+    char *xml = qc_cap_build(&m, &len);
+    if (xml) {
+        char id[64], sent[40], ref[200];
+        qc_cap_identifier(cj->alert_id, cj->rev, id, sizeof id);
+        time_t t = (time_t)(now / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(sent, sizeof sent, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+        snprintf(ref, sizeof ref, "%s%s,%s,%s", m.references && m.references[0] ? " " : "", p->conf.cap_sender, id, sent);
+        qc_redis_cmd(p->redis, NULL, NULL, "SET qc:alert:%s:cap %b EX 604800", cj->alert_id, xml, len);
+        qc_redis_cmd(p->redis, NULL, NULL, "APPEND qc:alert:%s:caprefs %s", cj->alert_id, ref);
+        if (qc_kprod_send(p->producer, QC_TOPIC_ALERTS, cj->alert_id, strlen(cj->alert_id), xml, len, NULL, NULL))
+            qc_log(QC_LOG_ERROR, "cap_produce_failed", "alert_id", cj->alert_id, NULL);
+        free(xml);
+    }
+    free(cj);
+}
+
+static void issue_cap(decide_t *d)
+{
+    cap_job_t *cj = calloc(1, sizeof *cj);
+    if (!cj)
+        return;
+    cj->p = d->p;
+    cj->ev = d->m.ev;
+    snprintf(cj->alert_id, sizeof cj->alert_id, "%s", d->alert_id);
+    cj->rev = d->rev;
+    cj->kind = d->kind;
+    cj->exercise = d->m.replay;
+    if (qc_redis_cmd(d->p->redis, on_cap_refs, cj, "GET qc:alert:%s:caprefs", d->alert_id))
+        free(cj);
+}
+
 static void plan_done(decide_t *d)
 {
     long failed = 0;
@@ -184,6 +248,7 @@ static void plan_done(decide_t *d)
         qc_log(QC_LOG_ERROR, "plan_segments_failed", "alert_id", d->alert_id, "segments", n, NULL);
     }
     produce_jobs(d);
+    issue_cap(d);
     finish(d);
 }
 

@@ -32,6 +32,8 @@ const qc_conf_def_t qc_pconf_defs[] = {
     { "QUAKECAST_ASSOC_WINDOW_S", QC_CONF_DOUBLE, "60", 0, 3600, OFF(assoc_window_s), 0, "Reports whose origin times differ by at most this are candidates for one alert" },
     { "QUAKECAST_ASSOC_KM", QC_CONF_DOUBLE, "100", 0, 2000, OFF(assoc_km), 0, "...and whose epicentres are at most this far apart" },
     { "QUAKECAST_ASSOC_MAG", QC_CONF_DOUBLE, "1.0", 0, 5, OFF(assoc_mag), 0, "...and whose magnitudes differ by at most this" },
+    { "QUAKECAST_CAP_SENDER", QC_CONF_STR, "quakecast.invalid", 1, 0, OFF(cap_sender), 0, "CAP <sender> of issued alerts (no spaces or commas; e.g. your domain)" },
+    { "QUAKECAST_CAP_SENDER_NAME", QC_CONF_STR, "quakecast earthquake early warning", 1, 0, OFF(cap_sender_name), 0, "CAP <senderName>: who people are told the warning comes from" },
     { "QUAKECAST_POLL_USGS_URL", QC_CONF_STR, "", 1, 0, OFF(poll_usgs_url), 0, "USGS GeoJSON summary feed to poll (e.g. .../summary/all_hour.geojson); empty: off" },
     { "QUAKECAST_POLL_FDSN_URL", QC_CONF_STR, "", 1, 0, OFF(poll_fdsn_url), 0, "FDSN event web service query URL to poll (format=text or a GeoJSON format); empty: off" },
     { "QUAKECAST_POLL_INTERVAL_S", QC_CONF_INT, "30", 1, 3600, OFF(poll_interval_s), 0, "Seconds between polls of each feed" },

@@ -36,6 +36,7 @@ typedef struct qc_pconf {
     double dispatcher_rate;     /* measured hand-offs/s per dispatcher, for sizing */
     double handoff_target_s;    /* whole base handed off within this */
     char *poll_usgs_url, *poll_fdsn_url; /* feeds to poll; "" = off */
+    char *cap_sender, *cap_sender_name;
     long poll_interval_s, poll_max_backoff_s, poll_max_bytes;
 } qc_pconf_t;
 

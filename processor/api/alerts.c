@@ -1,5 +1,6 @@
 /* api/alerts.c: GET /v1/alerts/{alert_id}: the alert's record plus the sum
  * of its segment runs' counters, read in one pipelined pass. */
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,49 @@ static void on_alert(redisReply *r, void *opaque)
         on_runs(NULL, st);
 }
 
+typedef struct cap_req {
+    struct evhttp_request *req;
+} cap_req_t;
+
+static void on_cap(redisReply *r, void *opaque)
+{
+    cap_req_t *cr = opaque;
+    struct evhttp_request *req = qc_http_take(&cr->req);
+    free(cr);
+    if (!req)
+        return;
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        qc_http_reply_error(req, 503, "unavailable", "Redis unavailable", NULL);
+        return;
+    }
+    if (r->type != REDIS_REPLY_STRING) {
+        qc_http_reply_error(req, 404, "not_found", "no CAP message for this alert", NULL);
+        return;
+    }
+    struct evbuffer *out = evbuffer_new();
+    if (!out || evbuffer_add(out, r->str, r->len)) {
+        evbuffer_free(out);
+        qc_http_reply_error(req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/xml; charset=utf-8");
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+/* GET /v1/alerts/{id}.cap: the latest CAP 1.2 message of the alert. */
+static void get_cap(qc_proc_t *p, struct evhttp_request *req, const char *id)
+{
+    cap_req_t *cr = calloc(1, sizeof *cr);
+    if (!cr) {
+        qc_http_reply_error(req, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    qc_http_hold(req, &cr->req);
+    if (qc_redis_cmd(p->redis, on_cap, cr, "GET qc:alert:%s:cap", id))
+        on_cap(NULL, cr);
+}
+
 void qc_api_alerts(struct evhttp_request *req, const char *rest, void *opaque)
 {
     qc_proc_t *p = opaque;
@@ -136,6 +180,13 @@ void qc_api_alerts(struct evhttp_request *req, const char *rest, void *opaque)
         return;
     }
     size_t n = strlen(rest);
+    if (n > 4 && n < 36 && !strcmp(rest + n - 4, ".cap") &&
+        strspn(rest, "abcdefghijklmnopqrstuvwxyz0123456789") == n - 4) {
+        char id[32];
+        snprintf(id, sizeof id, "%.*s", (int)(n - 4), rest);
+        get_cap(p, req, id);
+        return;
+    }
     if (n == 0 || n >= 32 || strspn(rest, "abcdefghijklmnopqrstuvwxyz0123456789") != n) {
         qc_http_reply_error(req, 404, "not_found", "no such alert", NULL);
         return;

@@ -1,0 +1,31 @@
+/* cap_write.h: an alert revision as an OASIS CAP 1.2 message (the writer;
+ * cap.c is the reader). */
+#ifndef QC_CAP_WRITE_H
+#define QC_CAP_WRITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qc/event.h"
+#include "qc/msg.h"
+
+typedef struct qc_cap_msg {
+    const char *alert_id;
+    int rev;
+    qc_job_kind_t kind;          /* Alert, Update or Cancel */
+    const qc_event_t *ev;
+    int64_t sent_ms, expires_ms;
+    const char *sender;          /* CAP <sender>: unique per issuing system */
+    const char *sender_name;
+    const char *references;      /* "sender,identifier,sent ..." of earlier revisions, or NULL */
+    bool exercise;               /* a drill: status Exercise */
+} qc_cap_msg_t;
+/** @returns the XML (malloc'd, caller frees) and its length, or NULL. */
+char *qc_cap_build(const qc_cap_msg_t *m, size_t *len);
+/** The CAP identifier of an alert revision ("quakecast-<alert>-<rev>"). */
+void qc_cap_identifier(const char *alert_id, int rev, char *out, size_t outsz);
+const char *qc_cap_mmi_roman(double mmi);
+
+
+#endif
