@@ -420,7 +420,7 @@ int qc_kcons_store(qc_kcons_t *c, const char *topic, int32_t partition, int64_t 
 }
 
 int qc_kafka_create_topics(const char *bootstrap, const char *const *names, const int *partitions,
-                           size_t n, int timeout_ms, char *errstr, size_t errsz)
+                           size_t n, int replication, int timeout_ms, char *errstr, size_t errsz)
 {
     int rc = QC_ERR_KAFKA;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -437,7 +437,7 @@ int qc_kafka_create_topics(const char *bootstrap, const char *const *names, cons
     conf = NULL; /* owned by rk now */
     q = rd_kafka_queue_new(rk);
     for (size_t i = 0; i < n; i++) {
-        nt[i] = rd_kafka_NewTopic_new(names[i], partitions[i], 1, errstr, errsz);
+        nt[i] = rd_kafka_NewTopic_new(names[i], partitions[i], replication, errstr, errsz);
         if (!nt[i])
             goto out;
     }
