@@ -72,8 +72,8 @@ static void on_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, const
         if (cap > d->conf.retry_max_ms || cap <= 0)
             cap = d->conf.retry_max_ms;
         long ms = (long)(drand48() * (double)cap);
-        if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
-            ms = retry_after_s * 1000;
+        if (retry_after_s >= 0 && retry_after_s * 1000 >= ms)
+            ms = qc_retry_after_delay_ms(d->base, retry_after_s);
         qc_redis_cmd(d->redis, NULL, NULL, "PEXPIRE %s %lld", b->key, (long long)(ms + BCAST_CLAIM_MS));
         struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
         if (b->retry && evtimer_add(b->retry, &tv) == 0)

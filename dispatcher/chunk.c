@@ -276,8 +276,8 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
         if (cap > d->conf.retry_max_ms || cap <= 0)
             cap = d->conf.retry_max_ms;
         long ms = (long)(drand48() * (double)cap);
-        if (retry_after_s >= 0 && retry_after_s * 1000 > ms)
-            ms = retry_after_s * 1000;
+        if (retry_after_s >= 0 && retry_after_s * 1000 >= ms)
+            ms = qc_retry_after_delay_ms(d->base, retry_after_s);
         qc_counter_add(d->m_retries, 1);
         if (!it->retry)
             it->retry = evtimer_new(d->base, on_retry_timer, it);

@@ -139,6 +139,12 @@ void qc_bcast_job(qc_disp_t *d, const qc_msg_job_t *job);
 void qc_bcast_cleanup(qc_disp_t *d);
 
 /* channels/common.c: small helpers the HTTP drivers share */
+/** The timer delay that honours a provider's Retry-After of @p s seconds:
+ *  never early (libevent measures timers from the loop's cached time, which
+ *  may be a few ms behind; the cache is refreshed and a margin added) and
+ *  spread by up to 10% so that many refused messages do not come back in
+ *  one burst. */
+long qc_retry_after_delay_ms(struct event_base *base, long s);
 /** Appends "&name=value" (form-urlencoded; no '&' first) to @p buf. */
 int qc_form_add(char *buf, size_t bufsz, size_t *len, const char *name, const char *value);
 /** base64 (standard alphabet, padded) of @p n bytes. @returns length or -1. */

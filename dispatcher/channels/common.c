@@ -1,6 +1,7 @@
 /* channels/common.c: what the HTTP provider drivers share: form encoding,
  * base64, the usual classification of an HTTP answer, reading a secret
  * file. */
+#include <event2/event.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,13 @@ int qc_b64url(const unsigned char *in, size_t n, char *out, size_t outsz)
     for (int i = 0; i < len; i++)
         out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
     return len;
+}
+
+long qc_retry_after_delay_ms(struct event_base *base, long s)
+{
+    event_base_update_cache_time(base);
+    long ms = s * 1000;
+    return ms + 50 + (long)(drand48() * (double)ms * 0.1);
 }
 
 qc_send_outcome_t qc_http_outcome(long status, int err)

@@ -65,9 +65,10 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, providers):
     state = str(tmp_path_factory.mktemp("stack"))
     env = dict(os.environ)
+    env.update(providers.env)  # every dispatcher has every channel on
     env.update({
         "QUAKECAST_STACK_DIR": state,
         "QUAKECAST_PORT_BASE": str(PORT_BASE),
@@ -75,6 +76,8 @@ def stack(tmp_path_factory):
         "QUAKECAST_BUILD_DIR": BUILD,
         "QUAKECAST_LEASE_MS": "3000",
         "QUAKECAST_MAX_INFLIGHT": "1024",
+        # test_13: the institute's pushes are signed with a key of its own
+        "QUAKECAST_SOURCE_SECRETS": "infp=" + SECRET + ",emsc=whsec_c2Vjb25kLXNvdXJjZS1rZXk=",
     })
     up = subprocess.run([STACK, "up"], env=env, capture_output=True, text=True)
     if up.returncode != 0:
@@ -160,3 +163,6 @@ def print_unfinished_runs(stack, alert_id):
         fields = dict(zip(state[0::2], state[1::2]))
         if fields.get("state") != "done":
             print("unfinished", key, fields, "leases", redis("HGETALL", key + ":l"), "chunks", redis("HGETALL", key + ":c"))
+
+
+from providers import providers  # noqa: E402,F401  (the fixture, defined there)

@@ -27,21 +27,6 @@
 
 #define STREAM_CHUNK (256 * 1024)
 #define HIST_MAX_BUCKETS 1000000
-#define DELAY_MAX_MS 600000
-
-typedef struct sink_pending {
-    struct sink_pending *prev, *next;
-    sink_t *s;
-    struct evhttp_request *req; /* owned by evhttp; answered or dropped by us */
-    int status;                 /* 0 = answer 200 and record */
-    long retry_after;
-    bool drop;
-    bool has_id;
-    uint64_t id_hash;
-    size_t sublen, alertlen;
-    char sub[SINK_SUB_MAX];
-    char alert[SINK_ALERT_MAX];
-} sink_pending_t;
 
 typedef enum stream_kind { STREAM_IDS, STREAM_TIMES } stream_kind_t;
 
@@ -52,50 +37,11 @@ typedef struct sink_stream {
     stream_kind_t kind;
     uint64_t generation;        /* ledger generation at start */
     uint32_t alert;
+    int provider;               /* SINK_P_ANY = all */
     size_t cursor;
     int64_t *times;             /* STREAM_TIMES: sorted snapshot, owned */
     size_t ntimes;
 } sink_stream_t;
-
-static int64_t now_ms(clockid_t clk)
-{
-    struct timespec ts;
-
-    clock_gettime(clk, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *reason_of(int code)
-{
-    switch (code) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return code < 400 ? "OK" : "Error";
-    }
-}
-
-/* Sends @p body (NUL-terminated JSON, may be NULL) with @p code. */
-static void reply_text(struct evhttp_request *req, int code, const char *body)
-{
-    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-
-    evhttp_add_header(oh, "Content-Type", "application/json");
-    if (body != NULL)
-        evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
-    evhttp_send_reply(req, code, reason_of(code), NULL);
-}
 
 static void reply_error(struct evhttp_request *req, int code, const char *error)
 {
@@ -104,23 +50,7 @@ static void reply_error(struct evhttp_request *req, int code, const char *error)
     evbuffer_add_printf(b, "{\"ok\":false,\"error\":");
     sink_json_string(b, error, strlen(error));
     evbuffer_add(b, "}\n", 2);
-    reply_text(req, code, NULL);
-}
-
-static void reply_fault(struct evhttp_request *req, int status, long retry_after)
-{
-    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-    char ra[24], body[64];
-
-    if (status == 429 && retry_after < 0)
-        retry_after = 1;
-    if (retry_after >= 0) {
-        snprintf(ra, sizeof(ra), "%ld", retry_after);
-        evhttp_add_header(oh, "Retry-After", ra);
-    }
-    snprintf(body, sizeof(body), "{\"ok\":false,\"error\":\"injected\",\"status\":%d}\n",
-             status);
-    reply_text(req, status, body);
+    sink_reply(req, code, NULL);
 }
 
 /* Copies query parameter @p name of @p req into @p out (NUL-terminated).
@@ -171,18 +101,7 @@ static int query_alert(sink_t *s, struct evhttp_request *req, uint32_t *alert,
     return 0;
 }
 
-/* ---- deliveries ---------------------------------------------------------- */
-
-static void reply_ok(struct evhttp_request *req)
-{
-    static const char ok[] = "{\"ok\":true}";
-
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "application/json");
-    evbuffer_add_reference(evhttp_request_get_output_buffer(req), ok,
-                           sizeof(ok) - 1, NULL, NULL);
-    evhttp_send_reply(req, 200, "OK", NULL);
-}
+/* ---- webhook deliveries -------------------------------------------------- */
 
 static bool verify_signature(sink_t *s, struct evkeyvalq *ih, const char *body,
                              size_t len)
@@ -201,7 +120,7 @@ static bool verify_signature(sink_t *s, struct evkeyvalq *ih, const char *body,
     if (errno != 0 || end == ts || *end != '\0')
         goto bad;
     if (s->conf->tolerance_s > 0) {
-        long long skew = now_ms(CLOCK_REALTIME) / 1000 - t;
+        long long skew = sink_now_ms(CLOCK_REALTIME) / 1000 - t;
 
         if (skew > s->conf->tolerance_s || -skew > s->conf->tolerance_s) {
             c->stale_timestamp++;
@@ -229,368 +148,47 @@ static bool json_id(json_t *root, const char *key, size_t max, const char **v,
     return *len > 0 && *len <= max;
 }
 
-/* @returns the index of the first rule matching the delivery, or -1. */
-static int fault_match(const sink_t *s, const char *sub, size_t sublen,
-                       const char *alert, size_t alertlen)
-{
-    for (size_t i = 0; i < s->nfaults; i++) {
-        const sink_fault_t *f = &s->faults[i];
-
-        if (f->match_subscriber != NULL &&
-            (strlen(f->match_subscriber) != sublen ||
-             memcmp(f->match_subscriber, sub, sublen) != 0))
-            continue;
-        if (f->match_alert != NULL &&
-            (strlen(f->match_alert) != alertlen ||
-             memcmp(f->match_alert, alert, alertlen) != 0))
-            continue;
-        return (int)i;
-    }
-    return -1;
-}
-
-static void fault_free(sink_fault_t *f)
-{
-    free(f->match_subscriber);
-    free(f->match_alert);
-    memset(f, 0, sizeof(*f));
-}
-
-/* Uses up one application of rule @p i, removing it when exhausted. */
-static void fault_consume(sink_t *s, size_t i)
-{
-    sink_fault_t *f = &s->faults[i];
-
-    if (f->remaining < 0 || --f->remaining > 0)
-        return;
-    fault_free(f);
-    memmove(&s->faults[i], &s->faults[i + 1], (s->nfaults - i - 1) * sizeof(*f));
-    s->nfaults--;
-}
-
-static void pending_fire(evutil_socket_t fd, short what, void *arg);
-
-static int pending_start(sink_t *s, struct evhttp_request *req, const sink_fault_t *f,
-                         const char *sub, size_t sublen, const char *alert,
-                         size_t alertlen, bool has_id, uint64_t id_hash)
-{
-    sink_pending_t *p = calloc(1, sizeof(*p));
-    struct timeval tv = {f->delay_ms / 1000, (f->delay_ms % 1000) * 1000};
-
-    if (p == NULL)
-        return QC_ERR_NOMEM;
-    p->s = s;
-    p->req = req;
-    p->status = f->status;
-    p->retry_after = f->retry_after;
-    p->drop = f->drop;
-    p->has_id = has_id;
-    p->id_hash = id_hash;
-    memcpy(p->sub, sub, sublen);
-    p->sublen = sublen;
-    memcpy(p->alert, alert, alertlen);
-    p->alertlen = alertlen;
-    /* event_base_once frees its event itself after firing, and event_base_free
-     * frees it if the loop ends first, so we never free an event in its own
-     * callback. */
-    if (event_base_once(s->base, -1, EV_TIMEOUT, pending_fire, p, &tv) != 0) {
-        free(p);
-        return QC_ERR_NOMEM;
-    }
-    p->next = s->pending;
-    if (s->pending != NULL)
-        s->pending->prev = p;
-    s->pending = p;
-    s->npending++;
-    return 0;
-}
-
-static void record_and_reply(sink_t *s, struct evhttp_request *req, uint32_t alert,
-                             const char *sub, size_t sublen, bool has_id,
-                             uint64_t id_hash)
-{
-    int64_t wall = now_ms(CLOCK_REALTIME), mono = now_ms(CLOCK_MONOTONIC);
-
-    if (sink_ledger_record(s->ledger, alert, sub, sublen, id_hash, wall, mono) != 0) {
-        reply_error(req, 500, "ledger out of memory");
-        return;
-    }
-    if (!has_id)
-        sink_ledger_counters(s->ledger)->missing_id++;
-    reply_ok(req);
-}
-
-/* evhttp stops reading a connection while its request is with us, so a
- * client that closed meanwhile is only seen by peeking at the socket. */
-static bool peer_gone(struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    struct bufferevent *bev;
-    evutil_socket_t fd;
-    char c;
-    ssize_t n;
-
-    if (evcon == NULL)
-        return true;
-    bev = evhttp_connection_get_bufferevent(evcon);
-    if (bev == NULL || (fd = bufferevent_getfd(bev)) < 0)
-        return true;
-    n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
-static void pending_fire(evutil_socket_t fd, short what, void *arg)
-{
-    sink_pending_t *p = arg;
-    sink_t *s = p->s;
-    struct evhttp_request *req = p->req;
-    struct evhttp_connection *evcon;
-    uint32_t alert = SINK_ALERT_ALL;
-
-    if (p->prev != NULL)
-        p->prev->next = p->next;
-    else
-        s->pending = p->next;
-    if (p->next != NULL)
-        p->next->prev = p->prev;
-    s->npending--;
-
-    /* The ledger may have been reset while we waited: look the alert up
-     * again by name. */
-    if (sink_ledger_alert(s->ledger, p->alert, p->alertlen, &alert) != 0)
-        alert = SINK_ALERT_ALL;
-    if (p->drop) {
-        sink_ledger_fault(s->ledger, alert, 0);
-        evcon = evhttp_request_get_connection(req);
-        if (evcon != NULL)
-            evhttp_connection_free(evcon); /* frees req too */
-        else
-            evhttp_request_free(req);
-    } else if (p->status != 0) {
-        sink_ledger_fault(s->ledger, alert, p->status);
-        reply_fault(req, p->status, p->retry_after);
-    } else if (alert == SINK_ALERT_ALL) {
-        reply_error(req, 500, "ledger out of memory");
-    } else if (peer_gone(req)) {
-        /* The client gave up while we held the answer (a killed dispatcher,
-         * a client timeout): it never sees a 2xx, so this is no delivery. */
-        sink_ledger_counters(s->ledger)->client_gone++;
-        evcon = evhttp_request_get_connection(req);
-        if (evcon != NULL)
-            evhttp_connection_free(evcon);
-        else
-            evhttp_request_free(req);
-    } else {
-        record_and_reply(s, req, alert, p->sub, p->sublen, p->has_id, p->id_hash);
-    }
-    free(p);
-}
-
 static void handle_delivery(sink_t *s, struct evhttp_request *req)
 {
     struct evkeyvalq *ih = evhttp_request_get_input_headers(req);
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
-    const char *wid, *sub, *alert_id;
-    size_t sublen, alertlen;
-    uint64_t id_hash;
-    uint32_t alert;
+    sink_pstats_t *ps = sink_ledger_pstats(s->ledger, SINK_P_WEBHOOK);
+    const char *wid;
+    sink_msg_t m;
     json_error_t jerr;
     json_t *root;
-    int fi;
 
+    ps->requests++;
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         reply_error(req, 405, "deliveries are POST");
         return;
     }
     if (s->keylen > 0 && !verify_signature(s, ih, body, len)) {
+        ps->unauthorized++;
         reply_error(req, 401, "bad signature");
         return;
     }
+    memset(&m, 0, sizeof(m));
     root = json_loadb(body, len, 0, &jerr);
     if (root == NULL || !json_is_object(root) ||
-        !json_id(root, "subscriber_id", SINK_SUB_MAX, &sub, &sublen) ||
-        !json_id(root, "alert_id", SINK_ALERT_MAX, &alert_id, &alertlen)) {
+        !json_id(root, "subscriber_id", SINK_WEBHOOK_SUB_MAX, &m.rcpt, &m.rlen) ||
+        !json_id(root, "alert_id", SINK_ALERT_MAX, &m.alert, &m.alen)) {
         sink_ledger_counters(s->ledger)->bad_request++;
+        ps->bad_request++;
         json_decref(root);
         reply_error(req, 400, "body must be a JSON object with subscriber_id "
                               "(1-64 bytes) and alert_id (1-256 bytes) strings");
         return;
     }
     wid = evhttp_find_header(ih, "webhook-id");
-    id_hash = wid != NULL ? sink_hash(wid, strlen(wid)) : 0;
-    if (sink_ledger_alert(s->ledger, alert_id, alertlen, &alert) != 0) {
-        json_decref(root);
-        reply_error(req, 500, "ledger out of memory");
-        return;
-    }
-
-    fi = s->nfaults ? fault_match(s, sub, sublen, alert_id, alertlen) : -1;
-    if (fi >= 0) {
-        sink_fault_t f = s->faults[fi]; /* shallow: strings stay in the rule */
-
-        if (f.delay_ms > 0 || f.drop) {
-            if (pending_start(s, req, &f, sub, sublen, alert_id, alertlen,
-                              wid != NULL, id_hash) != 0)
-                reply_error(req, 500, "out of memory");
-        } else {
-            sink_ledger_fault(s->ledger, alert, f.status);
-            reply_fault(req, f.status, f.retry_after);
-        }
-        fault_consume(s, (size_t)fi);
-        json_decref(root);
-        return;
-    }
-    record_and_reply(s, req, alert, sub, sublen, wid != NULL, id_hash);
+    m.provider = SINK_P_WEBHOOK;
+    m.has_id = wid != NULL;
+    m.id_hash = wid != NULL ? sink_hash(wid, strlen(wid)) : 0;
+    m.ok_status = 200;
+    sink_deliver(s, req, &m);
     json_decref(root);
-}
-
-/* ---- fault rules --------------------------------------------------------- */
-
-static int fault_parse(json_t *o, sink_fault_t *f, const char **err)
-{
-    json_t *v;
-
-    memset(f, 0, sizeof(*f));
-    f->remaining = -1;
-    f->retry_after = -1;
-    if (!json_is_object(o)) {
-        *err = "a fault is a JSON object";
-        return QC_ERR_INVAL;
-    }
-    if ((v = json_object_get(o, "status")) != NULL) {
-        if (!json_is_integer(v) || json_integer_value(v) < 400 ||
-            json_integer_value(v) > 599) {
-            *err = "status must be an integer 400..599";
-            return QC_ERR_INVAL;
-        }
-        f->status = (int)json_integer_value(v);
-    }
-    if ((v = json_object_get(o, "count")) != NULL && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1) {
-            *err = "count must be an integer >= 1";
-            return QC_ERR_INVAL;
-        }
-        f->remaining = json_integer_value(v);
-    }
-    if ((v = json_object_get(o, "retry_after")) != NULL && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > 86400) {
-            *err = "retry_after must be an integer 0..86400";
-            return QC_ERR_INVAL;
-        }
-        f->retry_after = (long)json_integer_value(v);
-    }
-    if ((v = json_object_get(o, "delay_ms")) != NULL && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > DELAY_MAX_MS) {
-            *err = "delay_ms must be an integer 0..600000";
-            return QC_ERR_INVAL;
-        }
-        f->delay_ms = (long)json_integer_value(v);
-    }
-    if ((v = json_object_get(o, "drop")) != NULL && !json_is_null(v)) {
-        if (!json_is_boolean(v)) {
-            *err = "drop must be a boolean";
-            return QC_ERR_INVAL;
-        }
-        f->drop = json_is_true(v);
-    }
-    if (f->status == 0 && f->delay_ms == 0 && !f->drop) {
-        *err = "a fault needs status, delay_ms > 0 or drop";
-        return QC_ERR_INVAL;
-    }
-    if ((v = json_object_get(o, "match_subscriber")) != NULL && !json_is_null(v)) {
-        if (!json_is_string(v) ||
-            (f->match_subscriber = strdup(json_string_value(v))) == NULL) {
-            *err = "match_subscriber must be a string";
-            return QC_ERR_INVAL;
-        }
-    }
-    if ((v = json_object_get(o, "match_alert")) != NULL && !json_is_null(v)) {
-        if (!json_is_string(v) || (f->match_alert = strdup(json_string_value(v))) == NULL) {
-            free(f->match_subscriber);
-            f->match_subscriber = NULL;
-            *err = "match_alert must be a string";
-            return QC_ERR_INVAL;
-        }
-    }
-    return 0;
-}
-
-static void faults_post(sink_t *s, struct evhttp_request *req)
-{
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in), n;
-    const char *err = "body must be a JSON object or array of objects";
-    sink_fault_t parsed[SINK_MAX_FAULTS];
-    json_error_t jerr;
-    json_t *root;
-    char body[64];
-
-    root = json_loadb(len ? (const char *)evbuffer_pullup(in, -1) : "", len, 0, &jerr);
-    if (root == NULL)
-        goto bad;
-    n = json_is_array(root) ? json_array_size(root) : 1;
-    if (n == 0 || s->nfaults + n > SINK_MAX_FAULTS) {
-        err = "too many fault rules (max 64 queued)";
-        goto bad;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_is_array(root) ? json_array_get(root, i) : root;
-
-        if (fault_parse(o, &parsed[i], &err) != 0) {
-            while (i-- > 0)
-                fault_free(&parsed[i]);
-            goto bad;
-        }
-    }
-    memcpy(&s->faults[s->nfaults], parsed, n * sizeof(parsed[0]));
-    s->nfaults += n;
-    json_decref(root);
-    snprintf(body, sizeof(body), "{\"ok\":true,\"rules\":%zu}\n", s->nfaults);
-    reply_text(req, 200, body);
-    return;
-
-bad:
-    json_decref(root);
-    reply_error(req, 400, err);
-}
-
-static void faults_get(sink_t *s, struct evhttp_request *req)
-{
-    struct evbuffer *b = evhttp_request_get_output_buffer(req);
-
-    evbuffer_add_printf(b, "{\"rules\":[");
-    for (size_t i = 0; i < s->nfaults; i++) {
-        const sink_fault_t *f = &s->faults[i];
-
-        evbuffer_add_printf(b,
-                            "%s{\"status\":%d,\"count\":%" PRId64 ",\"retry_after\":%ld,"
-                            "\"delay_ms\":%ld,\"drop\":%s,\"match_subscriber\":",
-                            i ? "," : "", f->status, f->remaining, f->retry_after,
-                            f->delay_ms, f->drop ? "true" : "false");
-        if (f->match_subscriber != NULL)
-            sink_json_string(b, f->match_subscriber, strlen(f->match_subscriber));
-        else
-            evbuffer_add(b, "null", 4);
-        evbuffer_add(b, ",\"match_alert\":", 15);
-        if (f->match_alert != NULL)
-            sink_json_string(b, f->match_alert, strlen(f->match_alert));
-        else
-            evbuffer_add(b, "null", 4);
-        evbuffer_add(b, "}", 1);
-    }
-    evbuffer_add_printf(b, "],\"pending\":%zu}\n", s->npending);
-    reply_text(req, 200, NULL);
-}
-
-static void faults_clear(sink_t *s)
-{
-    for (size_t i = 0; i < s->nfaults; i++)
-        fault_free(&s->faults[i]);
-    s->nfaults = 0;
 }
 
 /* ---- NDJSON streams ------------------------------------------------------ */
@@ -612,7 +210,7 @@ static bool stream_fill(sink_stream_t *st, struct evbuffer *chunk)
     if (sink_ledger_generation(st->s->ledger) != st->generation)
         return true; /* reset while streaming: what we listed is gone */
     if (st->kind == STREAM_IDS)
-        return sink_ledger_ids_ndjson(st->s->ledger, st->alert, &st->cursor, chunk,
+        return sink_ledger_ids_ndjson(st->s->ledger, st->alert, st->provider, &st->cursor, chunk,
                                       STREAM_CHUNK);
     while (st->cursor < st->ntimes && evbuffer_get_length(chunk) < STREAM_CHUNK)
         evbuffer_add_printf(chunk, "%" PRId64 "\n", st->times[st->cursor++]);
@@ -654,7 +252,7 @@ static void stream_written(struct evhttp_connection *evcon, void *arg)
 
 /* Takes ownership of @p times. */
 static void stream_start(sink_t *s, struct evhttp_request *req, stream_kind_t kind,
-                         uint32_t alert, int64_t *times, size_t ntimes)
+                         uint32_t alert, int provider, int64_t *times, size_t ntimes)
 {
     sink_stream_t *st = calloc(1, sizeof(*st));
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
@@ -671,6 +269,7 @@ static void stream_start(sink_t *s, struct evhttp_request *req, stream_kind_t ki
     st->kind = kind;
     st->generation = sink_ledger_generation(s->ledger);
     st->alert = alert;
+    st->provider = provider;
     st->times = times;
     st->ntimes = ntimes;
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
@@ -706,10 +305,11 @@ static void times_histogram(struct evhttp_request *req, const int64_t *t, size_t
         evbuffer_add_printf(b, "%s%" PRIu64, k ? "," : "", c);
     }
     evbuffer_add(b, "]}\n", 3);
-    reply_text(req, 200, NULL);
+    sink_reply(req, 200, NULL);
 }
 
-static void handle_times(sink_t *s, struct evhttp_request *req, uint32_t alert)
+static void handle_times(sink_t *s, struct evhttp_request *req, uint32_t alert,
+                         int provider)
 {
     char param[32], *end;
     int64_t *times = NULL;
@@ -730,7 +330,7 @@ static void handle_times(sink_t *s, struct evhttp_request *req, uint32_t alert)
             return;
         }
     }
-    if (alert != SINK_ALERT_NONE && sink_ledger_times(s->ledger, alert, &times, &n) != 0) {
+    if (alert != SINK_ALERT_NONE && sink_ledger_times(s->ledger, alert, provider, &times, &n) != 0) {
         reply_error(req, 500, "out of memory");
         return;
     }
@@ -739,7 +339,88 @@ static void handle_times(sink_t *s, struct evhttp_request *req, uint32_t alert)
         free(times);
         return;
     }
-    stream_start(s, req, STREAM_TIMES, alert, times, n);
+    stream_start(s, req, STREAM_TIMES, alert, provider, times, n);
+}
+
+/* Resolves ?provider= into SINK_P_ANY or a provider.
+ * @returns 0, or replies 400 itself and returns QC_ERR_INVAL. */
+static int query_provider(struct evhttp_request *req, int *provider)
+{
+    char name[16];
+    int rc = query_param(req, "provider", name, sizeof(name));
+
+    *provider = SINK_P_ANY;
+    if (rc == 0)
+        return 0;
+    if (rc < 0 || (*provider = sink_provider_parse(name)) == SINK_P_ANY) {
+        reply_error(req, 400, "provider must be webhook, twilio, telegram, fcm or smtp");
+        return QC_ERR_INVAL;
+    }
+    return 0;
+}
+
+static void handle_last(sink_t *s, struct evhttp_request *req, int provider)
+{
+    struct evbuffer *b = evhttp_request_get_output_buffer(req);
+    const sink_last_t *l;
+    size_t len;
+
+    if (provider == SINK_P_ANY || s->last[provider].body == NULL) {
+        reply_error(req, 404, "nothing accepted yet (give ?provider=)");
+        return;
+    }
+    l = &s->last[provider];
+    len = evbuffer_get_length(l->body);
+    evbuffer_add_printf(b, "{\"provider\":\"%s\",\"recipient\":", sink_provider_name(provider));
+    sink_json_string(b, l->recipient ? l->recipient : "", l->recipient ? strlen(l->recipient) : 0);
+    evbuffer_add(b, ",\"alert_id\":", 12);
+    sink_json_string(b, l->alert ? l->alert : "", l->alert ? strlen(l->alert) : 0);
+    evbuffer_add(b, ",\"body\":", 8);
+    /* a body is not always UTF-8 (an 8-bit mail): keep the JSON valid */
+    {
+        const char *p = (const char *)evbuffer_pullup(l->body, -1);
+        char *clean;
+
+        if (sink_utf8_valid(p, len)) {
+            sink_json_string(b, p, len);
+        } else if ((clean = malloc(len + 1)) != NULL) {
+            for (size_t i = 0; i < len; i++)
+                clean[i] = (unsigned char)p[i] < 0x80 ? p[i] : '?';
+            sink_json_string(b, clean, len);
+            free(clean);
+        } else {
+            evbuffer_add(b, "null", 4);
+        }
+    }
+    if (l->extra != NULL)
+        evbuffer_add_printf(b, ",%s", l->extra);
+    evbuffer_add(b, "}\n", 2);
+    sink_reply(req, 200, NULL);
+}
+
+static void last_clear(sink_t *s)
+{
+    for (int p = 0; p < SINK_P_COUNT; p++) {
+        sink_last_t *l = &s->last[p];
+
+        if (l->body != NULL)
+            evbuffer_free(l->body);
+        free(l->recipient);
+        free(l->alert);
+        free(l->extra);
+        memset(l, 0, sizeof(*l));
+    }
+}
+
+static void handle_reset(sink_t *s, struct evhttp_request *req)
+{
+    if (sink_ledger_reset(s->ledger) != 0) {
+        reply_error(req, 500, "out of memory");
+        return;
+    }
+    sink_rate_reset(&s->rate);
+    last_clear(s);
+    sink_reply(req, 200, "{\"ok\":true}\n");
 }
 
 static void handle_control(sink_t *s, struct evhttp_request *req, const char *what)
@@ -747,50 +428,75 @@ static void handle_control(sink_t *s, struct evhttp_request *req, const char *wh
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     char name[SINK_ALERT_MAX + 1];
     uint32_t alert;
+    int provider;
 
     if (strcmp(what, "healthz") == 0) {
-        reply_text(req, 200, "{\"ok\":true}\n");
+        sink_reply(req, 200, "{\"ok\":true}\n");
     } else if (strcmp(what, "faults") == 0) {
         if (cmd == EVHTTP_REQ_POST) {
-            faults_post(s, req);
+            sink_faults_post(s, req);
         } else if (cmd == EVHTTP_REQ_DELETE) {
-            faults_clear(s);
-            reply_text(req, 200, "{\"ok\":true}\n");
+            sink_faults_clear(s);
+            sink_reply(req, 200, "{\"ok\":true}\n");
         } else if (cmd == EVHTTP_REQ_GET) {
-            faults_get(s, req);
+            sink_faults_get(s, req);
         } else {
             reply_error(req, 405, "faults: GET, POST or DELETE");
         }
     } else if (strcmp(what, "reset") == 0) {
-        if (cmd != EVHTTP_REQ_POST) {
+        if (cmd != EVHTTP_REQ_POST)
             reply_error(req, 405, "reset: POST");
-        } else if (sink_ledger_reset(s->ledger) != 0) {
-            reply_error(req, 500, "out of memory");
-        } else {
-            reply_text(req, 200, "{\"ok\":true}\n");
-        }
+        else
+            handle_reset(s, req);
     } else if (strcmp(what, "summary") == 0 || strcmp(what, "ids") == 0 ||
-               strcmp(what, "times") == 0) {
+               strcmp(what, "times") == 0 || strcmp(what, "alerts") == 0 ||
+               strcmp(what, "last") == 0) {
         if (cmd != EVHTTP_REQ_GET) {
             reply_error(req, 405, "GET only");
             return;
         }
-        if (query_alert(s, req, &alert, name) != 0)
+        if (query_provider(req, &provider) != 0 || query_alert(s, req, &alert, name) != 0)
             return;
-        if (what[0] == 's') {
+        if (strcmp(what, "summary") == 0) {
             struct evbuffer *b = evhttp_request_get_output_buffer(req);
 
-            sink_ledger_summary_json(s->ledger, alert, name, b);
+            sink_ledger_summary_json(s->ledger, alert, provider, name, b);
             evbuffer_add(b, "\n", 1);
-            reply_text(req, 200, NULL);
+            sink_reply(req, 200, NULL);
+        } else if (strcmp(what, "alerts") == 0) {
+            sink_ledger_alerts_ndjson(s->ledger, provider, evhttp_request_get_output_buffer(req));
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                              "application/x-ndjson");
+            evhttp_send_reply(req, 200, "OK", NULL);
+        } else if (strcmp(what, "last") == 0) {
+            handle_last(s, req, provider);
         } else if (what[0] == 'i') {
-            stream_start(s, req, STREAM_IDS, alert, NULL, 0);
+            stream_start(s, req, STREAM_IDS, alert, provider, NULL, 0);
         } else {
-            handle_times(s, req, alert);
+            handle_times(s, req, alert, provider);
         }
     } else {
         reply_error(req, 404, "unknown /_sink/ endpoint");
     }
+}
+
+/* @returns true if @p path belongs to a provider that is on, and handled it.
+ * Only called when some provider is on, so webhooks pay nothing otherwise. */
+static bool provider_route(sink_t *s, struct evhttp_request *req, const char *path)
+{
+    if (s->on[SINK_P_TWILIO] && strncmp(path, "/2010-04-01/", 12) == 0) {
+        sink_twilio_request(s, req, path);
+        return true;
+    }
+    if (s->on[SINK_P_TELEGRAM] && strncmp(path, "/bot", 4) == 0 && strchr(path + 4, '/')) {
+        sink_telegram_request(s, req, path);
+        return true;
+    }
+    if (s->on[SINK_P_FCM] && (strcmp(path, "/token") == 0 || strncmp(path, "/v1/", 4) == 0)) {
+        sink_fcm_request(s, req, path);
+        return true;
+    }
+    return false;
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -800,7 +506,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     if (path != NULL && strncmp(path, "/_sink/", 7) == 0)
         handle_control(s, req, path + 7);
-    else
+    else if (!s->providers_on || path == NULL || !provider_route(s, req, path))
         handle_delivery(s, req);
 }
 
@@ -818,13 +524,7 @@ int sink_http_setup(sink_t *s)
 
 void sink_http_cleanup(sink_t *s)
 {
-    sink_pending_t *p = s->pending, *next;
-
-    for (; p != NULL; p = next) {
-        next = p->next;
-        free(p);
-    }
-    s->pending = NULL;
-    s->npending = 0;
-    faults_clear(s);
+    sink_pending_cleanup(s);
+    sink_faults_clear(s);
+    last_clear(s);
 }

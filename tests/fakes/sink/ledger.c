@@ -52,6 +52,9 @@ typedef struct alert {
     char *id;
     size_t len;
     uint32_t tag;
+    int provider;        /* sink_provider_t */
+    char *text;          /* providers: start of the keyed text, or NULL */
+    size_t textlen;
     uint64_t received;   /* 2xx deliveries */
     uint64_t distinct;   /* entries */
     uint64_t mismatch;   /* repeats whose webhook-id differed */
@@ -81,9 +84,41 @@ struct sink_ledger {
     /* requests not attributable to an alert */
     fault_count_t faulted;
     sink_counters_t counters;
+    /* per provider */
+    sink_pstats_t pstats[SINK_P_COUNT];
+    fault_count_t pfaulted[SINK_P_COUNT];
     int64_t base_wall;
     uint64_t generation;
 };
+
+static const char *const provider_names[SINK_P_COUNT] = {
+    "webhook", "twilio", "telegram", "fcm", "smtp",
+};
+
+const char *sink_provider_name(int p)
+{
+    return p >= 0 && p < SINK_P_COUNT ? provider_names[p] : "any";
+}
+
+int sink_provider_parse(const char *name)
+{
+    for (int i = 0; i < SINK_P_COUNT; i++)
+        if (strcmp(name, provider_names[i]) == 0)
+            return i;
+    return SINK_P_ANY;
+}
+
+uint64_t sink_fnv1a64(const void *p, size_t len)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
 
 uint64_t sink_hash(const void *p, size_t len)
 {
@@ -147,6 +182,7 @@ static void ledger_free_contents(sink_ledger_t *l)
     free(l->arena);
     for (size_t i = 0; i < l->nalerts; i++) {
         free(l->alerts[i].id);
+        free(l->alerts[i].text);
         free(l->alerts[i].times);
     }
     free(l->alerts);
@@ -204,6 +240,11 @@ uint64_t sink_ledger_generation(const sink_ledger_t *l)
 sink_counters_t *sink_ledger_counters(sink_ledger_t *l)
 {
     return &l->counters;
+}
+
+sink_pstats_t *sink_ledger_pstats(sink_ledger_t *l, int provider)
+{
+    return &l->pstats[provider];
 }
 
 static inline entry_t *entry_at(const sink_ledger_t *l, size_t i)
@@ -271,6 +312,12 @@ bool sink_ledger_alert_find(const sink_ledger_t *l, const char *id, uint32_t *id
 
 int sink_ledger_alert(sink_ledger_t *l, const char *id, size_t len, uint32_t *idx)
 {
+    return sink_ledger_alert_p(l, SINK_P_WEBHOOK, id, len, NULL, 0, idx);
+}
+
+int sink_ledger_alert_p(sink_ledger_t *l, int provider, const char *id, size_t len,
+                        const char *text, size_t textlen, uint32_t *idx)
+{
     uint32_t tag;
     bool found;
     size_t pos;
@@ -307,6 +354,23 @@ int sink_ledger_alert(sink_ledger_t *l, const char *id, size_t len, uint32_t *id
     a->id[len] = '\0';
     a->len = len;
     a->tag = tag;
+    a->provider = provider;
+    if (text != NULL) {
+        /* cut at a UTF-8 character boundary so the JSON stays valid */
+        if (textlen > SINK_TEXT_KEEP) {
+            textlen = SINK_TEXT_KEEP;
+            while (textlen > 0 && ((unsigned char)text[textlen] & 0xc0) == 0x80)
+                textlen--;
+        }
+        a->text = malloc(textlen + 1);
+        if (a->text == NULL) {
+            free(a->id);
+            return QC_ERR_NOMEM;
+        }
+        memcpy(a->text, text, textlen);
+        a->text[textlen] = '\0';
+        a->textlen = textlen;
+    }
     l->aslots[pos].tag = tag;
     l->aslots[pos].idx1 = (uint32_t)++l->nalerts;
     *idx = (uint32_t)(l->nalerts - 1);
@@ -467,8 +531,10 @@ undo_time:
     return rc;
 }
 
-void sink_ledger_fault(sink_ledger_t *l, uint32_t alert, int status)
+void sink_ledger_fault(sink_ledger_t *l, uint32_t alert, int provider, int status)
 {
+    if (provider >= 0 && provider < SINK_P_COUNT)
+        fault_add(&l->pfaulted[provider], status, 1);
     if (alert < l->nalerts)
         fault_add(&l->alerts[alert].faulted, status, 1);
     else
@@ -491,33 +557,87 @@ static void faults_json(struct evbuffer *out, const fault_count_t *f)
     evbuffer_add(out, "}", 1);
 }
 
-void sink_ledger_summary_json(const sink_ledger_t *l, uint32_t alert,
+/* Folds alert @p a into the running sum @p sum. */
+static void alert_merge(alert_t *sum, const alert_t *a)
+{
+    fault_merge(&sum->faulted, &a->faulted);
+    if (a->received == 0)
+        return;
+    if (sum->received == 0 || a->first_ms < sum->first_ms)
+        sum->first_ms = a->first_ms;
+    if (sum->received == 0 || a->last_ms > sum->last_ms)
+        sum->last_ms = a->last_ms;
+    if (sum->received == 0 || a->first_mono < sum->first_mono)
+        sum->first_mono = a->first_mono;
+    if (sum->received == 0 || a->last_mono > sum->last_mono)
+        sum->last_mono = a->last_mono;
+    sum->received += a->received;
+    sum->distinct += a->distinct;
+    sum->mismatch += a->mismatch;
+}
+
+static void pstats_json(struct evbuffer *out, const sink_ledger_t *l, int p)
+{
+    const sink_pstats_t *ps = &l->pstats[p];
+
+    evbuffer_add_printf(out,
+                        "\"requests\":%" PRIu64 ",\"unauthorized\":%" PRIu64
+                        ",\"bad_request\":%" PRIu64 ",\"rate_limited\":%" PRIu64
+                        ",\"early_retry\":%" PRIu64 ",\"early_retry_max_us\":%" PRIu64
+                        ",\"max_per_second\":%" PRIu64 ",\"client_gone\":%" PRIu64,
+                        ps->requests, ps->unauthorized, ps->bad_request,
+                        ps->rate_limited, ps->early_retry, ps->early_retry_max_us,
+                        ps->max_per_second, ps->client_gone);
+    if (p == SINK_P_FCM)
+        evbuffer_add_printf(out,
+                            ",\"tokens_issued\":%" PRIu64 ",\"token_rejected\":%" PRIu64
+                            ",\"expired_token\":%" PRIu64,
+                            ps->tokens_issued, ps->token_rejected, ps->expired_token);
+    if (p == SINK_P_SMTP)
+        evbuffer_add_printf(out,
+                            ",\"connections\":%" PRIu64 ",\"messages\":%" PRIu64
+                            ",\"missing_id\":%" PRIu64,
+                            ps->connections, ps->messages, ps->missing_id);
+    evbuffer_add(out, ",\"faulted\":", 11);
+    faults_json(out, &l->pfaulted[p]);
+}
+
+static void providers_json(struct evbuffer *out, const sink_ledger_t *l)
+{
+    alert_t per[SINK_P_COUNT];
+
+    memset(per, 0, sizeof(per));
+    for (size_t i = 0; i < l->nalerts; i++)
+        alert_merge(&per[l->alerts[i].provider], &l->alerts[i]);
+    evbuffer_add(out, ",\"providers\":{", 14);
+    for (int p = 0; p < SINK_P_COUNT; p++) {
+        evbuffer_add_printf(out,
+                            "%s\"%s\":{\"received\":%" PRIu64 ",\"distinct\":%" PRIu64
+                            ",\"duplicates\":%" PRIu64
+                            ",\"duplicate_id_mismatch\":%" PRIu64 ",",
+                            p ? "," : "", provider_names[p], per[p].received,
+                            per[p].distinct, per[p].received - per[p].distinct,
+                            per[p].mismatch);
+        pstats_json(out, l, p);
+        evbuffer_add(out, "}", 1);
+    }
+    evbuffer_add(out, "}", 1);
+}
+
+void sink_ledger_summary_json(const sink_ledger_t *l, uint32_t alert, int provider,
                               const char *unknown_id, struct evbuffer *out)
 {
     alert_t sum;
     const sink_counters_t *c = &l->counters;
+    uint64_t rate_limited = 0, early_retry = 0;
 
     memset(&sum, 0, sizeof(sum));
     if (alert == SINK_ALERT_ALL) {
-        fault_merge(&sum.faulted, &l->faulted);
-        for (size_t i = 0; i < l->nalerts; i++) {
-            const alert_t *a = &l->alerts[i];
-
-            fault_merge(&sum.faulted, &a->faulted);
-            if (a->received == 0)
-                continue;
-            if (sum.received == 0 || a->first_ms < sum.first_ms)
-                sum.first_ms = a->first_ms;
-            if (sum.received == 0 || a->last_ms > sum.last_ms)
-                sum.last_ms = a->last_ms;
-            if (sum.received == 0 || a->first_mono < sum.first_mono)
-                sum.first_mono = a->first_mono;
-            if (sum.received == 0 || a->last_mono > sum.last_mono)
-                sum.last_mono = a->last_mono;
-            sum.received += a->received;
-            sum.distinct += a->distinct;
-            sum.mismatch += a->mismatch;
-        }
+        if (provider == SINK_P_ANY)
+            fault_merge(&sum.faulted, &l->faulted);
+        for (size_t i = 0; i < l->nalerts; i++)
+            if (provider == SINK_P_ANY || l->alerts[i].provider == provider)
+                alert_merge(&sum, &l->alerts[i]);
         evbuffer_add_printf(out, "{\"alert_id\":null,\"alerts\":%zu,\"ledger_bytes\":%zu",
                             l->nalerts, sink_ledger_memory(l));
     } else if (alert < l->nalerts) {
@@ -544,17 +664,59 @@ void sink_ledger_summary_json(const sink_ledger_t *l, uint32_t alert,
                             sum.first_ms, sum.last_ms, sum.last_mono - sum.first_mono);
     else
         evbuffer_add_printf(out, ",\"first_ms\":null,\"last_ms\":null,\"span_ms\":null");
+    if (alert == SINK_ALERT_ALL && provider != SINK_P_ANY) {
+        /* the provider's own counters at the top level */
+        evbuffer_add_printf(out, ",\"provider\":\"%s\",", provider_names[provider]);
+        if (provider == SINK_P_WEBHOOK)
+            evbuffer_add_printf(out,
+                                "\"bad_signature\":%" PRIu64 ",\"stale_timestamp\":%" PRIu64
+                                ",\"missing_id\":%" PRIu64 ",",
+                                c->bad_signature, c->stale_timestamp, c->missing_id);
+        pstats_json(out, l, provider);
+        evbuffer_add(out, "}", 1);
+        return;
+    }
+    for (int p = 0; p < SINK_P_COUNT; p++) {
+        rate_limited += l->pstats[p].rate_limited;
+        early_retry += l->pstats[p].early_retry;
+    }
     evbuffer_add_printf(out,
                         ",\"bad_signature\":%" PRIu64 ",\"stale_timestamp\":%" PRIu64
                         ",\"bad_request\":%" PRIu64 ",\"missing_id\":%" PRIu64
-                        ",\"client_gone\":%" PRIu64 ",\"faulted\":",
+                        ",\"client_gone\":%" PRIu64 ",\"rate_limited\":%" PRIu64
+                        ",\"early_retry\":%" PRIu64 ",\"tokens_issued\":%" PRIu64,
                         c->bad_signature, c->stale_timestamp, c->bad_request,
-                        c->missing_id, c->client_gone);
+                        c->missing_id, c->client_gone, rate_limited, early_retry,
+                        l->pstats[SINK_P_FCM].tokens_issued);
+    if (alert < l->nalerts)
+        evbuffer_add_printf(out, ",\"provider\":\"%s\"", provider_names[sum.provider]);
+    evbuffer_add(out, ",\"faulted\":", 11);
     faults_json(out, &sum.faulted);
+    if (alert == SINK_ALERT_ALL)
+        providers_json(out, l);
     evbuffer_add(out, "}", 1);
 }
 
-bool sink_ledger_ids_ndjson(const sink_ledger_t *l, uint32_t alert,
+void sink_ledger_alerts_ndjson(const sink_ledger_t *l, int provider, struct evbuffer *out)
+{
+    for (size_t i = 0; i < l->nalerts; i++) {
+        const alert_t *a = &l->alerts[i];
+
+        if (provider != SINK_P_ANY && a->provider != provider)
+            continue;
+        evbuffer_add(out, "{\"alert_id\":", 12);
+        sink_json_string(out, a->id, a->len);
+        evbuffer_add_printf(out, ",\"provider\":\"%s\",\"text\":", provider_names[a->provider]);
+        if (a->text != NULL)
+            sink_json_string(out, a->text, a->textlen);
+        else
+            evbuffer_add(out, "null", 4);
+        evbuffer_add_printf(out, ",\"received\":%" PRIu64 ",\"distinct\":%" PRIu64 "}\n",
+                            a->received, a->distinct);
+    }
+}
+
+bool sink_ledger_ids_ndjson(const sink_ledger_t *l, uint32_t alert, int provider,
                             size_t *cursor, struct evbuffer *out,
                             size_t max_bytes)
 {
@@ -566,6 +728,8 @@ bool sink_ledger_ids_ndjson(const sink_ledger_t *l, uint32_t alert,
 
         if (alert != SINK_ALERT_ALL && e->alert != alert)
             continue;
+        if (provider != SINK_P_ANY && a->provider != provider)
+            continue;
         if (evbuffer_get_length(out) - start >= max_bytes)
             break;
         evbuffer_add(out, "{\"alert_id\":", 12);
@@ -574,10 +738,13 @@ bool sink_ledger_ids_ndjson(const sink_ledger_t *l, uint32_t alert,
         sink_json_string(out, sub_at(l, e), e->sub_len);
         evbuffer_add_printf(out,
                             ",\"count\":%" PRIu32 ",\"first_ms\":%" PRId64
-                            ",\"last_ms\":%" PRId64 ",\"id_mismatch\":%s}\n",
+                            ",\"last_ms\":%" PRId64 ",\"id_mismatch\":%s"
+                            ",\"provider\":\"%s\",\"recipient\":",
                             e->count, l->base_wall + e->first_off,
                             l->base_wall + e->last_off,
-                            e->mismatch ? "true" : "false");
+                            e->mismatch ? "true" : "false", provider_names[a->provider]);
+        sink_json_string(out, sub_at(l, e), e->sub_len);
+        evbuffer_add(out, "}\n", 2);
     }
     *cursor = i;
     return i >= l->nentries;
@@ -590,8 +757,14 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int sink_ledger_times(const sink_ledger_t *l, uint32_t alert, int64_t **out,
-                      size_t *n)
+static bool times_wanted(const sink_ledger_t *l, size_t i, uint32_t alert, int provider)
+{
+    return (alert == SINK_ALERT_ALL || alert == i) &&
+           (provider == SINK_P_ANY || l->alerts[i].provider == provider);
+}
+
+int sink_ledger_times(const sink_ledger_t *l, uint32_t alert, int provider,
+                      int64_t **out, size_t *n)
 {
     size_t total = 0, k = 0;
     uint32_t *tmp;
@@ -600,7 +773,7 @@ int sink_ledger_times(const sink_ledger_t *l, uint32_t alert, int64_t **out,
     *out = NULL;
     *n = 0;
     for (size_t i = 0; i < l->nalerts; i++)
-        if (alert == SINK_ALERT_ALL || alert == i)
+        if (times_wanted(l, i, alert, provider))
             total += l->alerts[i].ntimes;
     if (total == 0)
         return 0;
@@ -612,7 +785,7 @@ int sink_ledger_times(const sink_ledger_t *l, uint32_t alert, int64_t **out,
         return QC_ERR_NOMEM;
     }
     for (size_t i = 0; i < l->nalerts; i++) {
-        if ((alert != SINK_ALERT_ALL && alert != i) || l->alerts[i].ntimes == 0)
+        if (!times_wanted(l, i, alert, provider) || l->alerts[i].ntimes == 0)
             continue;
         memcpy(tmp + k, l->alerts[i].times, l->alerts[i].ntimes * sizeof(*tmp));
         k += l->alerts[i].ntimes;
@@ -635,7 +808,8 @@ size_t sink_ledger_memory(const sink_ledger_t *l)
     m += l->arena_cap * sizeof(*l->arena) + l->narena * ARENA_CHUNK;
     m += l->alerts_cap * sizeof(alert_t);
     for (size_t i = 0; i < l->nalerts; i++)
-        m += l->alerts[i].len + 1 + l->alerts[i].tcap * sizeof(uint32_t);
+        m += l->alerts[i].len + 1 + l->alerts[i].tcap * sizeof(uint32_t) +
+             (l->alerts[i].text ? l->alerts[i].textlen + 1 : 0);
     return m;
 }
 
@@ -666,4 +840,44 @@ void sink_json_string(struct evbuffer *out, const char *s, size_t len)
     }
     evbuffer_add(out, s + run, len - run);
     evbuffer_add(out, "\"", 1);
+}
+
+bool sink_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n;
+        uint32_t cp;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (size_t k = 1; k <= n; k++) {
+            if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        /* overlong forms, surrogates and values past U+10FFFF */
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+            return false;
+        i += n + 1;
+    }
+    return true;
 }

@@ -1,9 +1,10 @@
-/* main.c: qc-fake-sink, a fast fake webhook receiver that counts what
- * quakecast's dispatchers delivered (see tests/fakes/README.md).
+/* main.c: qc-fake-sink, a fast fake webhook receiver, and fake Twilio,
+ * Telegram, FCM and SMTP providers, that counts what quakecast's dispatchers
+ * delivered (see tests/fakes/README.md).
  *
- * Start-up: options from one table, a listening socket on a numeric address,
- * the ready file once listening; SIGTERM/SIGINT end the loop, after which the
- * ledger file is written. */
+ * Start-up: options from one table, a listening socket on a numeric address
+ * (and one for SMTP), the ready files once listening; SIGTERM/SIGINT end the
+ * loop, after which the ledger file is written. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -19,6 +20,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <openssl/rand.h>
 
 #include "qc/err.h"
 #include "qc/sign.h"
@@ -26,7 +28,7 @@
 
 #define LISTEN_BACKLOG 4096
 
-typedef enum opt_type { OPT_STR, OPT_LONG, OPT_FLAG } opt_type_t;
+typedef enum opt_type { OPT_STR, OPT_LONG, OPT_FLAG, OPT_RATE } opt_type_t;
 
 typedef struct opt {
     const char *name;
@@ -56,6 +58,31 @@ static const opt_t sink_opts[] = {
      "largest request body accepted, bytes (larger: 413)"},
     {"idle-timeout", OPT_LONG, CONF_OFF(idle_timeout_s), "120", 1, 86400,
      "seconds before an idle keep-alive connection is closed"},
+    {"twilio-sid", OPT_STR, CONF_OFF(twilio_sid), NULL, 0, 0,
+     "Twilio AccountSid; with --twilio-token turns on the fake Twilio Messages API"},
+    {"twilio-token", OPT_STR, CONF_OFF(twilio_token), NULL, 0, 0, "Twilio AuthToken"},
+    {"telegram-token", OPT_STR, CONF_OFF(telegram_token), NULL, 0, 0,
+     "bot token; turns on the fake Telegram Bot API (/bot<token>/sendMessage)"},
+    {"fcm-public-key", OPT_STR, CONF_OFF(fcm_public_key), NULL, 0, 0,
+     "PEM public key of the service account; turns on fake FCM v1 and its /token endpoint"},
+    {"fcm-token-ttl", OPT_LONG, CONF_OFF(fcm_token_ttl), "3599", 1, 86400,
+     "expires_in of the access tokens /token issues, seconds"},
+    {"fcm-project", OPT_STR, CONF_OFF(fcm_project), NULL, 0, 0,
+     "only this FCM project may be sent to (default: any)"},
+    {"fcm-issuer", OPT_STR, CONF_OFF(fcm_issuer), NULL, 0, 0,
+     "the JWT iss (client_email) /token accepts (default: any)"},
+    {"smtp-port", OPT_LONG, CONF_OFF(smtp_port), "-1", -1, 65535,
+     "SMTP port on --addr (-1 = no SMTP, 0 = ephemeral)"},
+    {"smtp-ready-file", OPT_STR, CONF_OFF(smtp_ready_file), NULL, 0, 0,
+     "file that gets the SMTP port once listening (tmp + rename)"},
+    {"smtp-user", OPT_STR, CONF_OFF(smtp_user), NULL, 0, 0,
+     "SMTP AUTH user; with --smtp-password, AUTH is required before MAIL"},
+    {"smtp-password", OPT_STR, CONF_OFF(smtp_password), NULL, 0, 0, "SMTP AUTH password"},
+    {"smtp-tls-cert", OPT_STR, CONF_OFF(smtp_tls_cert), NULL, 0, 0,
+     "PEM certificate; with --smtp-tls-key, SMTP offers STARTTLS"},
+    {"smtp-tls-key", OPT_STR, CONF_OFF(smtp_tls_key), NULL, 0, 0, "PEM private key"},
+    {"rate-limit", OPT_RATE, CONF_OFF(rate_limit), NULL, 0, 0,
+     "provider=N: at most N requests a second (sliding 1 s window); repeatable"},
     {"help", OPT_FLAG, CONF_OFF(help), NULL, 0, 0, "this text"},
 };
 #define NOPTS (sizeof(sink_opts) / sizeof(sink_opts[0]))
@@ -96,6 +123,29 @@ static int opt_set(sink_config_t *c, const opt_t *o, const char *v, char *errstr
         }
         *(long *)(void *)base = n;
         return 0;
+    case OPT_RATE: {
+        const char *eq = strchr(v, '=');
+        char name[16];
+        int p;
+
+        if (eq == NULL || (size_t)(eq - v) >= sizeof(name))
+            goto bad_rate;
+        memcpy(name, v, (size_t)(eq - v));
+        name[eq - v] = '\0';
+        if ((p = sink_provider_parse(name)) == SINK_P_ANY)
+            goto bad_rate;
+        errno = 0;
+        n = strtol(eq + 1, &end, 10);
+        if (errno != 0 || end == eq + 1 || *end != '\0' || n < 1 || n > 10000000)
+            goto bad_rate;
+        c->rate_limit[p] = n;
+        return 0;
+    bad_rate:
+        snprintf(errstr, errsz, "--%s: expected provider=N (webhook, twilio, telegram, fcm, "
+                                "smtp; N 1..10000000), got '%s'",
+                 o->name, v);
+        return QC_ERR_INVAL;
+    }
     }
     return QC_ERR_INVAL;
 }
@@ -149,6 +199,27 @@ static int config_parse(sink_config_t *c, int argc, char **argv, char *errstr,
         snprintf(errstr, errsz, "--port is required");
         return QC_ERR_INVAL;
     }
+    if ((c->twilio_sid == NULL) != (c->twilio_token == NULL)) {
+        snprintf(errstr, errsz, "--twilio-sid and --twilio-token go together");
+        return QC_ERR_INVAL;
+    }
+    if ((c->smtp_user == NULL) != (c->smtp_password == NULL)) {
+        snprintf(errstr, errsz, "--smtp-user and --smtp-password go together");
+        return QC_ERR_INVAL;
+    }
+    if ((c->smtp_tls_cert == NULL) != (c->smtp_tls_key == NULL)) {
+        snprintf(errstr, errsz, "--smtp-tls-cert and --smtp-tls-key go together");
+        return QC_ERR_INVAL;
+    }
+    if (c->smtp_port < 0 && (c->smtp_user || c->smtp_tls_cert || c->smtp_ready_file)) {
+        snprintf(errstr, errsz, "--smtp-* options need --smtp-port");
+        return QC_ERR_INVAL;
+    }
+    if (c->telegram_token != NULL && (c->telegram_token[0] == '\0' ||
+                                      strchr(c->telegram_token, '/') != NULL)) {
+        snprintf(errstr, errsz, "--telegram-token: empty or contains '/'");
+        return QC_ERR_INVAL;
+    }
     return 0;
 }
 
@@ -182,40 +253,44 @@ static void log_error(const char *event, const char *msg)
     evbuffer_free(b);
 }
 
-/* Binds and listens on conf->addr:port. @returns 0 or QC_ERR_IO with errstr. */
-static int sink_listen(sink_t *s, char *errstr, size_t errsz)
+/* Binds and listens on @p addr:@p port; sets *fd and *bound (the port).
+ * @returns 0 or QC_ERR_IO / QC_ERR_INVAL with errstr. */
+static int listen_on(const char *addr, long port, evutil_socket_t *fd, int *bound,
+                     char *errstr, size_t errsz)
 {
     struct addrinfo hints, *ai = NULL;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    char port[8];
+    char pstr[8];
     int one = 1, rc;
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    snprintf(port, sizeof(port), "%ld", s->conf->port);
-    if ((rc = getaddrinfo(s->conf->addr, port, &hints, &ai)) != 0) {
-        snprintf(errstr, errsz, "--addr %s: %s", s->conf->addr, gai_strerror(rc));
+    snprintf(pstr, sizeof(pstr), "%ld", port);
+    if ((rc = getaddrinfo(addr, pstr, &hints, &ai)) != 0) {
+        snprintf(errstr, errsz, "--addr %s: %s", addr, gai_strerror(rc));
         return QC_ERR_INVAL;
     }
-    s->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (s->fd < 0)
+    *fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (*fd < 0)
         goto fail;
-    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(s->fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(s->fd, LISTEN_BACKLOG) != 0 ||
-        evutil_make_socket_nonblocking(s->fd) != 0 ||
-        getsockname(s->fd, (struct sockaddr *)&ss, &sl) != 0)
+    setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(*fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(*fd, LISTEN_BACKLOG) != 0 ||
+        evutil_make_socket_nonblocking(*fd) != 0 ||
+        getsockname(*fd, (struct sockaddr *)&ss, &sl) != 0)
         goto fail;
-    s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                             : ((struct sockaddr_in *)&ss)->sin_port);
+    *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                            : ((struct sockaddr_in *)&ss)->sin_port);
     freeaddrinfo(ai);
     return 0;
 
 fail:
-    snprintf(errstr, errsz, "listen on %s:%ld: %s", s->conf->addr, s->conf->port,
-             strerror(errno));
+    snprintf(errstr, errsz, "listen on %s:%ld: %s", addr, port, strerror(errno));
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
     freeaddrinfo(ai);
     return QC_ERR_IO;
 }
@@ -257,15 +332,15 @@ out_free:
     return rc;
 }
 
-static int write_ready_file(const sink_t *s, char *errstr, size_t errsz)
+static int write_port_file(const char *path, int port, char *errstr, size_t errsz)
 {
     struct evbuffer *b = evbuffer_new();
     int rc;
 
     if (b == NULL)
         return QC_ERR_NOMEM;
-    evbuffer_add_printf(b, "%d\n", s->port);
-    rc = write_atomic(s->conf->ready_file, b, errstr, errsz);
+    evbuffer_add_printf(b, "%d\n", port);
+    rc = write_atomic(path, b, errstr, errsz);
     evbuffer_free(b);
     return rc;
 }
@@ -279,13 +354,76 @@ static int write_ledger_file(const sink_t *s, char *errstr, size_t errsz)
     if (b == NULL)
         return QC_ERR_NOMEM;
     evbuffer_add(b, "{\"summary\":", 11);
-    sink_ledger_summary_json(s->ledger, SINK_ALERT_ALL, NULL, b);
+    sink_ledger_summary_json(s->ledger, SINK_ALERT_ALL, SINK_P_ANY, NULL, b);
     evbuffer_add(b, "}\n", 2);
-    while (!sink_ledger_ids_ndjson(s->ledger, SINK_ALERT_ALL, &cursor, b, SIZE_MAX))
+    while (!sink_ledger_ids_ndjson(s->ledger, SINK_ALERT_ALL, SINK_P_ANY, &cursor, b, SIZE_MAX))
         ;
     rc = write_atomic(s->conf->ledger_file, b, errstr, errsz);
     evbuffer_free(b);
     return rc;
+}
+
+/* Turns on the providers whose credentials were given. */
+static int setup_providers(sink_t *s, char *errstr, size_t errsz)
+{
+    const sink_config_t *c = s->conf;
+    unsigned char seed[8];
+
+    if (RAND_bytes(seed, sizeof(seed)) != 1) {
+        snprintf(errstr, errsz, "RAND_bytes failed");
+        return QC_ERR_IO;
+    }
+    memcpy(&s->rng, seed, sizeof(seed));
+    s->rng |= 1; /* xorshift state must not be 0 */
+    for (int p = 0; p < SINK_P_COUNT; p++)
+        s->rate.limit[p] = c->rate_limit[p];
+    sink_rate_reset(&s->rate);
+    s->on[SINK_P_WEBHOOK] = true;
+    if (c->twilio_sid != NULL) {
+        char pair[384];
+        int n = snprintf(pair, sizeof(pair), "%s:%s", c->twilio_sid, c->twilio_token);
+
+        memcpy(s->twilio_basic, "Basic ", 6);
+        if (n < 0 || (size_t)n >= sizeof(pair) ||
+            qc_base64_encode((const unsigned char *)pair, (size_t)n, s->twilio_basic + 6,
+                             sizeof(s->twilio_basic) - 6) < 0) {
+            snprintf(errstr, errsz, "--twilio-sid/--twilio-token: too long");
+            return QC_ERR_INVAL;
+        }
+        s->on[SINK_P_TWILIO] = true;
+    }
+    s->on[SINK_P_TELEGRAM] = c->telegram_token != NULL;
+    if (c->fcm_public_key != NULL) {
+        if (sink_fcm_setup(s, errstr, errsz) != 0)
+            return QC_ERR_INVAL;
+        s->on[SINK_P_FCM] = true;
+    }
+    s->on[SINK_P_SMTP] = c->smtp_port >= 0;
+    s->providers_on = s->on[SINK_P_TWILIO] || s->on[SINK_P_TELEGRAM] || s->on[SINK_P_FCM];
+    return 0;
+}
+
+static void listening_fields(const sink_t *s, char *out, size_t outsz)
+{
+    size_t n;
+    bool first = true;
+
+    n = (size_t)snprintf(out, outsz, "\"addr\":\"%s\",\"port\":%d,\"verify\":%s,\"smtp_port\":",
+                         s->conf->addr, s->port, s->keylen ? "true" : "false");
+    if (n < outsz)
+        n += (size_t)(s->smtp_port >= 0 ? snprintf(out + n, outsz - n, "%d", s->smtp_port)
+                                        : snprintf(out + n, outsz - n, "null"));
+    if (n < outsz)
+        n += (size_t)snprintf(out + n, outsz - n, ",\"providers\":[");
+    for (int p = 1; p < SINK_P_COUNT && n < outsz; p++) {
+        if (!s->on[p])
+            continue;
+        n += (size_t)snprintf(out + n, outsz - n, "%s\"%s\"", first ? "" : ",",
+                              sink_provider_name(p));
+        first = false;
+    }
+    if (n < outsz)
+        snprintf(out + n, outsz - n, "]");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -301,11 +439,12 @@ int main(int argc, char **argv)
     struct rlimit rl;
     sink_config_t conf;
     sink_t s;
-    char errstr[512], fields[256];
+    char errstr[512], fields[512];
     int rc, ret = 1;
 
     memset(&s, 0, sizeof(s));
     s.fd = -1;
+    s.smtp_port = -1;
     if (config_parse(&conf, argc, argv, errstr, sizeof(errstr)) != 0) {
         fprintf(stderr, "qc-fake-sink: %s\n", errstr);
         usage(stderr);
@@ -323,6 +462,11 @@ int main(int argc, char **argv)
             return 2;
         }
         s.keylen = (size_t)rc;
+    }
+    if (setup_providers(&s, errstr, sizeof(errstr)) != 0) {
+        fprintf(stderr, "qc-fake-sink: %s\n", errstr);
+        sink_fcm_cleanup(&s);
+        return 2;
     }
     /* a client closing mid-write must be an EPIPE, not a dead process */
     signal(SIGPIPE, SIG_IGN);
@@ -350,7 +494,7 @@ int main(int argc, char **argv)
         log_error("start_failed", "libevent init failed");
         goto out;
     }
-    if (sink_listen(&s, errstr, sizeof(errstr)) != 0) {
+    if (listen_on(conf.addr, conf.port, &s.fd, &s.port, errstr, sizeof(errstr)) != 0) {
         log_error("start_failed", errstr);
         goto out;
     }
@@ -361,6 +505,16 @@ int main(int argc, char **argv)
     s.fd = -1; /* owned by s.http now */
     if (sink_http_setup(&s) != 0)
         goto out;
+    if (conf.smtp_port >= 0) {
+        evutil_socket_t sfd;
+
+        if (listen_on(conf.addr, conf.smtp_port, &sfd, &s.smtp_port, errstr,
+                      sizeof(errstr)) != 0 ||
+            sink_smtp_setup(&s, sfd, errstr, sizeof(errstr)) != 0) {
+            log_error("start_failed", errstr);
+            goto out;
+        }
+    }
     s.ev_sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
     s.ev_sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
     if (s.ev_sigterm == NULL || s.ev_sigint == NULL || event_add(s.ev_sigterm, NULL) != 0 ||
@@ -368,12 +522,18 @@ int main(int argc, char **argv)
         log_error("start_failed", "signal events");
         goto out;
     }
-    if (conf.ready_file != NULL && write_ready_file(&s, errstr, sizeof(errstr)) != 0) {
+    /* SMTP's file first: whoever waits for --ready-file finds both */
+    if (conf.smtp_ready_file != NULL &&
+        write_port_file(conf.smtp_ready_file, s.smtp_port, errstr, sizeof(errstr)) != 0) {
         log_error("start_failed", errstr);
         goto out;
     }
-    snprintf(fields, sizeof(fields), "\"addr\":\"%s\",\"port\":%d,\"verify\":%s", conf.addr,
-             s.port, s.keylen ? "true" : "false");
+    if (conf.ready_file != NULL &&
+        write_port_file(conf.ready_file, s.port, errstr, sizeof(errstr)) != 0) {
+        log_error("start_failed", errstr);
+        goto out;
+    }
+    listening_fields(&s, fields, sizeof(fields));
     log_line(stdout, "info", "listening", fields);
 
     event_base_dispatch(s.base);
@@ -392,6 +552,9 @@ out:
     if (s.http != NULL)
         evhttp_free(s.http);
     sink_http_cleanup(&s);
+    sink_smtp_cleanup(&s);
+    sink_fcm_cleanup(&s);
+    sink_rate_cleanup(&s.rate);
     if (s.fd >= 0)
         close(s.fd);
     if (s.ev_sigterm != NULL)
