@@ -42,6 +42,30 @@ static void test_rules(void)
     CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"webhook\":{\"url\":\"http://127.0.0.1/h\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}}", &local, &f), "ok");
     CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"webhook\":{\"url\":\"https://example.org/h\",\"secret\":\"nope\"}}}", &strict, &f), "invalid_webhook");
     CHECK_STR(f, "channels.webhook.secret");
+    /* issue 6: e-mail syntax and lengths (RFC 5321 4.5.3.1, RFC 5322 3.2.3) */
+#define EM(a) "{\"lat\":1,\"lon\":1,\"channels\":{\"email\":{\"address\":\"" a "\"}}}"
+    CHECK_STR(code_of(EM("ana.pop+eew@example.org"), &strict, &f), "ok");
+    CHECK_STR(code_of(EM(".ana@example.org"), &strict, &f), "invalid_email");
+    CHECK_STR(code_of(EM("ana..pop@example.org"), &strict, &f), "invalid_email");
+    CHECK_STR(code_of(EM("ana@-example.org"), &strict, &f), "invalid_email");
+    CHECK_STR(code_of(EM("ana@example..org"), &strict, &f), "invalid_email");
+    CHECK_STR(code_of(EM("ana@example.org."), &strict, &f), "invalid_email");
+    CHECK_STR(code_of(EM("a@b@example.org"), &strict, &f), "invalid_email");
+    CHECK_STR(code_of(EM("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.org"), &strict, &f),
+              "invalid_email"); /* 65-octet local part */
+    CHECK_STR(f, "channels.email.address");
+    /* E.164: at most 15 digits, no leading 0 in the country code */
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"sms\":{\"phone\":\"+4071234567890123\"}}}", &strict, &f), "invalid_phone");
+    CHECK_STR(code_of("{\"lat\":1,\"lon\":1,\"channels\":{\"sms\":{\"phone\":\"+0712345678\"}}}", &strict, &f), "invalid_phone");
+    /* webhook targets hidden behind other IPv4 spellings or user information */
+#define WU(u) "{\"lat\":1,\"lon\":1,\"channels\":{\"webhook\":{\"url\":\"" u "\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}}"
+    CHECK_STR(code_of(WU("https://2130706433/h"), &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of(WU("https://0x7f.1/h"), &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of(WU("https://example.org@127.0.0.1/h"), &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of(WU("https://169.254.169.254/latest"), &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of(WU("https://localhost./h"), &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of(WU("https://[fe80::1]/h"), &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of(WU("https://hooks.example.org:8443/h?x=1"), &strict, &f), "ok");
 }
 
 static void test_record_round_trip(void)
