@@ -32,6 +32,7 @@ const qc_conf_def_t qc_pconf_defs[] = {
     { "QUAKECAST_ASSOC_WINDOW_S", QC_CONF_DOUBLE, "60", 0, 3600, OFF(assoc_window_s), 0, "Reports whose origin times differ by at most this are candidates for one alert" },
     { "QUAKECAST_ASSOC_KM", QC_CONF_DOUBLE, "100", 0, 2000, OFF(assoc_km), 0, "...and whose epicentres are at most this far apart" },
     { "QUAKECAST_ASSOC_MAG", QC_CONF_DOUBLE, "1.0", 0, 5, OFF(assoc_mag), 0, "...and whose magnitudes differ by at most this" },
+    { "QUAKECAST_SOURCE_SECRETS", QC_CONF_STR, "", 1, 0, OFF(source_secrets), QC_CONF_SECRET, "Seismic sources allowed to push events with a signature: name=whsec_<base64>,... (Standard Webhooks signing, header X-Quakecast-Source: name)" },
     { "QUAKECAST_CAP_SENDER", QC_CONF_STR, "quakecast.invalid", 1, 0, OFF(cap_sender), 0, "CAP <sender> of issued alerts (no spaces or commas; e.g. your domain)" },
     { "QUAKECAST_CAP_SENDER_NAME", QC_CONF_STR, "quakecast earthquake early warning", 1, 0, OFF(cap_sender_name), 0, "CAP <senderName>: who people are told the warning comes from" },
     { "QUAKECAST_POLL_USGS_URL", QC_CONF_STR, "", 1, 0, OFF(poll_usgs_url), 0, "USGS GeoJSON summary feed to poll (e.g. .../summary/all_hour.geojson); empty: off" },
@@ -157,6 +158,7 @@ static void register_metrics(qc_proc_t *p)
     p->m_import_rejected = qc_metrics_counter(m, "quakecast_subscribers_rejected_total", NULL, "Import lines rejected");
     p->m_events_in = qc_metrics_counter(m, "quakecast_events_received_total", NULL, "Events received by the API");
     p->m_events_bad = qc_metrics_counter(m, "quakecast_bad_input_total", "kind=\"event_document\"", "Bad input refused, by kind");
+    p->m_auth_failed = qc_metrics_counter(m, "quakecast_auth_failures_total", "endpoint=\"events\"", "Requests refused for missing or wrong credentials");
     p->m_kafka_bad = qc_metrics_counter(m, "quakecast_bad_input_total", "kind=\"kafka_record\"", "Bad input refused, by kind");
     p->m_alerts = qc_metrics_counter(m, "quakecast_decisions_total", "decision=\"alert\"", "Event decisions");
     p->m_updates = qc_metrics_counter(m, "quakecast_decisions_total", "decision=\"update\"", "Event decisions");

@@ -38,6 +38,7 @@ typedef struct qc_pconf {
     double handoff_target_s;    /* whole base handed off within this */
     char *poll_usgs_url, *poll_fdsn_url; /* feeds to poll; "" = off */
     char *cap_sender, *cap_sender_name;
+    char *source_secrets;       /* "name=whsec_...,...": sources that sign their pushes */
     long poll_interval_s, poll_max_backoff_s, poll_max_bytes;
 } qc_pconf_t;
 
@@ -68,7 +69,7 @@ typedef struct qc_proc {
     /* metrics */
     qc_metrics_t *metrics;
     qc_series_t *m_imported, *m_import_rejected;
-    qc_series_t *m_events_in, *m_events_bad, *m_kafka_bad;
+    qc_series_t *m_events_in, *m_events_bad, *m_kafka_bad, *m_auth_failed;
     qc_series_t *m_alerts, *m_updates, *m_duplicates, *m_ignored;
     qc_series_t *m_jobs, *m_jobs_failed, *m_plan_seconds;
 } qc_proc_t;
