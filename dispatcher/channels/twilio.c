@@ -85,9 +85,21 @@ static int tw_send(qc_disp_t *d, void *state, qc_send_t *s)
     tw_t *t = state;
     char form[2048];
     size_t n = 0;
+    /* One SMS segment is 160 GSM-7 characters (3GPP TS 23.038; the texts
+     * are plain ASCII for that reason): a long place name is dropped
+     * rather than split the warning over two segments that may arrive
+     * apart. */
+    const char *text = s->text;
+    char shorter[512];
+    if (strlen(text) > 160 && s->job->place[0]) {
+        qc_msg_job_t nameless = *s->job;
+        nameless.place[0] = '\0';
+        qc_render_message(shorter, sizeof shorter, s->sub->lang, &nameless, s->mmi, s->seconds);
+        text = shorter;
+    }
     if (qc_form_add(form, sizeof form, &n, "To", s->sub->sms_phone) ||
         qc_form_add(form, sizeof form, &n, t->service ? "MessagingServiceSid" : "From", t->from) ||
-        qc_form_add(form, sizeof form, &n, "Body", s->text))
+        qc_form_add(form, sizeof form, &n, "Body", text))
         return -1;
     const char *headers[] = { "Content-Type: application/x-www-form-urlencoded", t->auth, NULL };
     return qc_httpc_request(d->http, "POST", t->url, headers, form, n, on_done, s);
