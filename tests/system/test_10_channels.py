@@ -102,7 +102,8 @@ def test_5xx_then_success(stack, providers):
     lib.import_subscribers(stack.api, stack.token, lines)
     alert, st = alert_now(stack)
     delivered(providers, rcpt)
-    assert st["dead_lettered"] == 0
+    # (other tests' planted bad records dead-letter on every alert: look at ours)
+    assert not [d for d in dead_letters(stack, alert) if d["subscriber_id"].startswith("ch3-")]
     assert sum(stack.metric(u, "quakecast_send_retries_total") for u in stack.dispatcher_urls()) >= 8
 
 
