@@ -56,6 +56,7 @@ typedef struct qc_disp qc_disp_t;
 typedef struct qc_job qc_job_t;
 typedef struct qc_chunk qc_chunk_t;
 typedef struct qc_item qc_item_t;
+typedef struct qc_notices qc_notices_t; /* notice.c */
 
 /* ---- channel drivers ---- */
 
@@ -76,6 +77,8 @@ typedef struct qc_send {
     double seconds;           /* to strong shaking; <= 0: shaking now */
     const char *text;         /* the rendered human message */
     const char *idem_key;     /* same across retries */
+    const char *subject;      /* non-NULL: a one-off notice (a verification code,
+                                 notice.c), not an alert; its title/subject */
     void (*done)(struct qc_send *s, qc_send_outcome_t o, long retry_after_s, const char *detail);
     void *opaque;
     struct qc_send *dnext;    /* free for the driver's own queues */
@@ -163,6 +166,8 @@ struct qc_disp {
     qc_httpd_t *httpd;
     qc_redis_t *redis;
     qc_kcons_t *jobs_in;
+    qc_kcons_t *notices_in;   /* quake.notices, its own consumer group */
+    qc_notices_t *notices;
     qc_kprod_t *producer;     /* quake.dlq */
     qc_httpc_t *http;
     const qc_channel_driver_t *drivers[QC_CH_COUNT_]; /* NULL: channel off */
@@ -193,7 +198,15 @@ struct qc_disp {
     qc_series_t *m_sends_started, *m_handed_over, *m_leases_late;
     qc_series_t *m_fallbacks, *m_dead_marked, *m_rl_waits, *m_bcast_sent, *m_bcast_failed;
     qc_series_t *m_sent_by[QC_CH_COUNT_], *m_failed_by[QC_CH_COUNT_];
+    qc_series_t *m_notices_sent, *m_notices_failed, *m_notices_bad;
 };
+
+/* notice.c: one-off messages on quake.notices (sign-up verification codes),
+ * sent through the same drivers as alerts */
+qc_notices_t *qc_notices_new(qc_disp_t *d);
+/** Frees notices in flight (the HTTP client is destroyed first). NULL ok. */
+void qc_notices_destroy(qc_notices_t *n);
+void qc_notice_on_message(rd_kafka_message_t *msg, void *opaque);
 
 /* job.c */
 void qc_job_on_message(rd_kafka_message_t *msg, void *opaque);

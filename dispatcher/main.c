@@ -198,6 +198,9 @@ static void register_metrics(qc_disp_t *d)
                                        "Times a shared provider rate limit had no token and sends waited");
     d->m_bcast_sent = qc_metrics_counter(m, "quakecast_broadcasts_total", "result=\"sent\"", "Broadcast posts (Telegram channel, FCM topic)");
     d->m_bcast_failed = qc_metrics_counter(m, "quakecast_broadcasts_total", "result=\"failed\"", "Broadcast posts (Telegram channel, FCM topic)");
+    d->m_notices_sent = qc_metrics_counter(m, "quakecast_notices_total", "result=\"sent\"", "One-off notices (verification codes), by outcome");
+    d->m_notices_failed = qc_metrics_counter(m, "quakecast_notices_total", "result=\"failed\"", "One-off notices (verification codes), by outcome");
+    d->m_notices_bad = qc_metrics_counter(m, "quakecast_bad_input_total", "kind=\"notice\"", "Bad input refused, by kind");
     d->m_inflight = qc_metrics_gauge(m, "quakecast_inflight_sends", NULL, "Sends in flight");
     static const double b[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 };
     d->m_send_seconds = qc_metrics_histogram(m, "quakecast_send_seconds", NULL, "Provider call duration", b, 12);
@@ -315,7 +318,14 @@ int main(int argc, char **argv)
                            : NULL;
     if (d.producer)
         qc_kprod_warm(d.producer, QC_TOPIC_DLQ);
-    if (!d.producer || !d.jobs_in) {
+    /* Verification codes: a group of their own, so a dispatcher out of the
+     * jobs group (slow Redis link) still sends them. */
+    const char *notice_topics[] = { QC_TOPIC_NOTICES };
+    d.notices = d.jobs_in ? qc_notices_new(&d) : NULL;
+    d.notices_in = d.notices ? qc_kcons_new(d.base, d.conf.kafka_bootstrap, "quakecast-dispatcher-notices", cid,
+                                            notice_topics, 1, qc_notice_on_message, &d, err, sizeof err)
+                             : NULL;
+    if (!d.producer || !d.jobs_in || !d.notices_in) {
         qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
         goto out;
     }
@@ -350,8 +360,10 @@ out:
         event_free(d.sigterm);
     qc_httpd_destroy(d.httpd);
     qc_kcons_destroy(d.jobs_in);
+    qc_kcons_destroy(d.notices_in);
     qc_kprod_destroy(d.producer, 2000);
     qc_httpc_destroy(d.http);
+    qc_notices_destroy(d.notices); /* after the HTTP client: no callback comes later */
     qc_redis_destroy(d.redis);
     qc_bcast_cleanup(&d);
     stop_channels(&d);

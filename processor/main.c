@@ -3,6 +3,7 @@
  * hook. */
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -47,6 +48,19 @@ const qc_conf_def_t qc_pconf_defs[] = {
     { "QUAKECAST_DECISION_TIMEOUT_MS", QC_CONF_INT, "10000", 100, 120000, OFF(decision_timeout_ms), 0, "How long POST /v1/events waits for the decision" },
     { "QUAKECAST_DISPATCHER_RATE", QC_CONF_DOUBLE, "20000", 1, 1e9, OFF(dispatcher_rate), 0, "Measured hand-offs per second of one dispatcher (sizes warm capacity)" },
     { "QUAKECAST_HANDOFF_TARGET", QC_CONF_DOUBLE, "5", 0.1, 3600, OFF(handoff_target_s), 0, "Seconds in which the whole base should be handed off" },
+    { "QUAKECAST_PUBLIC_URL", QC_CONF_STR, "", 1, 0, OFF(public_url), 0, "Base URL clients use (https://warn.example.org); Twilio signs inbound SMS webhooks over it; empty: http://<Host>" },
+    { "QUAKECAST_TRUST_PROXY", QC_CONF_BOOL, "0", 1, 0, OFF(trust_proxy), 0, "Behind a proxy: the client address for rate limits is the last X-Forwarded-For entry" },
+    { "QUAKECAST_TWILIO_AUTH_TOKEN", QC_CONF_STR, "", 1, 0, OFF(twilio_auth_token), QC_CONF_SECRET, "Twilio auth token: checks X-Twilio-Signature of inbound SMS (STOP/START); empty: inbound SMS off" },
+    { "QUAKECAST_SIGNUP_ALLOW_PRIVATE", QC_CONF_BOOL, "0", 1, 0, OFF(signup_allow_private), 0, "Public sign-up may give plain-http, loopback and private webhook targets" },
+    { "QUAKECAST_SIGNUP_SMS_PREFIXES", QC_CONF_STR, "+40,+373", 1, 0, OFF(signup_sms_prefixes), 0, "E.164 prefixes public sign-up sends codes to (premium-rate pumping); empty: any" },
+    { "QUAKECAST_PUBLIC_MAX_BYTES", QC_CONF_INT, "16384", 256, 1048576, OFF(public_max_bytes), 0, "Largest public request body (sign-up, verify, PATCH, inbound SMS)" },
+    { "QUAKECAST_JSON_MAX_DEPTH", QC_CONF_INT, "8", 2, 64, OFF(json_max_depth), 0, "Deepest JSON nesting accepted in public bodies" },
+    { "QUAKECAST_VERIFY_TTL", QC_CONF_INT, "600", 30, 86400, OFF(verify_ttl_s), 0, "Seconds a verification code stays valid" },
+    { "QUAKECAST_VERIFY_MAX_TRIES", QC_CONF_INT, "5", 1, 100, OFF(verify_max_tries), 0, "Wrong codes after which a sign-up is locked" },
+    { "QUAKECAST_LIMIT_SIGNUP_IP", QC_CONF_INT, "10", 1, 1000000, OFF(limit_signup_ip), 0, "Sign-ups per client address per window" },
+    { "QUAKECAST_LIMIT_SIGNUP_DEST", QC_CONF_INT, "3", 1, 1000000, OFF(limit_signup_dest), 0, "Sign-ups per phone number (or address, chat, URL) per window" },
+    { "QUAKECAST_LIMIT_VERIFY_IP", QC_CONF_INT, "30", 1, 1000000, OFF(limit_verify_ip), 0, "Verification attempts per client address per window" },
+    { "QUAKECAST_LIMIT_WINDOW", QC_CONF_INT, "3600", 1, 604800, OFF(limit_window_s), 0, "Seconds of the sign-up and verification rate-limit windows" },
     { NULL, 0, NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -60,10 +74,10 @@ static void usage(void)
 
 static int create_topics(const qc_pconf_t *c)
 {
-    const char *names[] = { QC_TOPIC_EVENTS, QC_TOPIC_DISPATCH, QC_TOPIC_DLQ, QC_TOPIC_ALERTS };
-    int parts[] = { 4, (int)c->dispatch_partitions, 4, 1 };
+    const char *names[] = { QC_TOPIC_EVENTS, QC_TOPIC_DISPATCH, QC_TOPIC_DLQ, QC_TOPIC_ALERTS, QC_TOPIC_NOTICES };
+    int parts[] = { 4, (int)c->dispatch_partitions, 4, 1, 4 };
     char err[512];
-    if (qc_kafka_create_topics(c->kafka_bootstrap, names, parts, 4, (int)c->topic_replication, 15000, err, sizeof err)) {
+    if (qc_kafka_create_topics(c->kafka_bootstrap, names, parts, 5, (int)c->topic_replication, 15000, err, sizeof err)) {
         qc_log(QC_LOG_ERROR, "create_topics_failed", "error", err, NULL);
         return 1;
     }
@@ -214,6 +228,8 @@ int main(int argc, char **argv)
         goto out_conf;
     }
     qc_sha256(p.conf.api_token, strlen(p.conf.api_token), p.token_sha);
+    /* From here on only the hash exists: requests are checked against it. */
+    OPENSSL_cleanse(p.conf.api_token, strlen(p.conf.api_token));
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     p.base = event_base_new();
@@ -254,6 +270,10 @@ int main(int argc, char **argv)
     qc_httpd_route(p.httpd, "/v1/subscribers/", false, qc_api_subscribers, &p);
     qc_httpd_route(p.httpd, "/v1/events", true, qc_api_events, &p);
     qc_httpd_route(p.httpd, "/v1/alerts/", false, qc_api_alerts, &p);
+    if (qc_selfsvc_start(&p)) {
+        qc_log(QC_LOG_ERROR, "startup_failed", "error", "self-service routes", NULL);
+        goto out;
+    }
     if (p.conf.poll_usgs_url[0] || p.conf.poll_fdsn_url[0]) {
         qc_httpc_opts_t ho = { .max_total_connections = 4, .max_host_connections = 2, .timeout_ms = 20000,
                                .max_body = p.conf.poll_max_bytes };
@@ -284,6 +304,7 @@ out:
     if (p.sigterm)
         event_free(p.sigterm);
     qc_httpd_destroy(p.httpd);
+    qc_selfsvc_stop(&p);
     qc_httpc_destroy(p.http); /* aborts polls in flight without callbacks */
     qc_kcons_destroy(p.events);
     qc_kprod_destroy(p.producer, 2000);

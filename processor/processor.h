@@ -40,12 +40,22 @@ typedef struct qc_pconf {
     char *cap_sender, *cap_sender_name;
     char *source_secrets;       /* "name=whsec_...,...": sources that sign their pushes */
     long poll_interval_s, poll_max_backoff_s, poll_max_bytes;
+    /* self-service sign-up (issue 6, api/selfsvc.c) */
+    char *public_url;           /* as clients see us: Twilio signs this URL */
+    int trust_proxy;            /* client address from X-Forwarded-For */
+    char *twilio_auth_token;    /* checks inbound SMS webhooks; "" = off */
+    int signup_allow_private;   /* public webhooks may target private hosts */
+    char *signup_sms_prefixes;  /* "+40,+373": numbers sign-up accepts; "" = any */
+    long public_max_bytes, json_max_depth;
+    long verify_ttl_s, verify_max_tries;
+    long limit_signup_ip, limit_signup_dest, limit_verify_ip, limit_window_s;
 } qc_pconf_t;
 
 extern const qc_conf_def_t qc_pconf_defs[];
 
 typedef struct qc_pending qc_pending_t; /* pending.c */
 typedef struct qc_poller qc_poller_t;   /* poller.c */
+typedef struct qc_selfsvc qc_selfsvc_t; /* api/selfsvc.c */
 
 typedef struct qc_proc {
     qc_pconf_t conf;
@@ -59,6 +69,7 @@ typedef struct qc_proc {
     qc_pending_t *pending;
     qc_httpc_t *http;        /* feed polls (NULL when no feed is polled) */
     qc_poller_t *poll_usgs, *poll_fdsn;
+    qc_selfsvc_t *selfsvc;   /* sign-up, verification, pages */
     unsigned char token_sha[32];
     /* sizing, refreshed every second */
     long subscribers;
@@ -80,6 +91,10 @@ void qc_api_import(struct evhttp_request *req, const char *rest, void *opaque);
 void qc_api_events(struct evhttp_request *req, const char *rest, void *opaque);
 /* api/subscribers.c */
 void qc_api_subscribers(struct evhttp_request *req, const char *rest, void *opaque);
+/* api/selfsvc.c: the routes of issue 6 (sign-up, verification, listing,
+ * export, inbound SMS, alert list, pages) and their metrics */
+int qc_selfsvc_start(qc_proc_t *p);
+void qc_selfsvc_stop(qc_proc_t *p);
 /* api/alerts.c */
 void qc_api_alerts(struct evhttp_request *req, const char *rest, void *opaque);
 

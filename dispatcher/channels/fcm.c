@@ -308,7 +308,7 @@ static int post_message(fcm_t *f, qc_send_t *s)
     snprintf(secs, sizeof secs, "%.0f", s->seconds > 0 ? s->seconds : 0.0);
     /* data values must be strings (the API's map<string,string>). */
     json_t *msg = json_pack("{s:{s:s,s:s},s:{s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s},s:{s:{s:s}}}", "notification", "title",
-                            "Earthquake", "body", s->text, "data", "alert_id", job->alert_id, "event_id",
+                            s->subject ? s->subject : "Earthquake", "body", s->text, "data", "alert_id", job->alert_id, "event_id",
                             job->event_id, "magnitude", mag, "mmi", mmi, "seconds_to_shaking", secs, "android",
                             "priority", "HIGH", "ttl", "60s", "apns", "headers", "apns-priority", "10");
     if (!msg)

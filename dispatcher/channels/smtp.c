@@ -88,7 +88,10 @@ static int smtp_send(qc_disp_t *d, void *state, qc_send_t *s)
     smtp_t *t = state;
     const qc_subscriber_t *sub = s->sub;
     char subject[200], html[1600], date[64], msg[4096];
-    qc_render_subject(subject, sizeof subject, sub->lang, s->job);
+    if (s->subject)
+        snprintf(subject, sizeof subject, "%s", s->subject);
+    else
+        qc_render_subject(subject, sizeof subject, sub->lang, s->job);
     html_escape(s->text, html, sizeof html);
     time_t now = (time_t)(qc_wall_ms() / 1000);
     struct tm tm;

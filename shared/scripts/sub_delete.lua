@@ -1,12 +1,21 @@
--- sub_delete: removes a subscriber: its slot becomes "" (never notified
--- again, even by a run planned before) and is reused later.
+-- sub_delete: erases a subscriber from every registry structure: the slot
+-- becomes "" (never notified again, even by a run planned before) and is
+-- reused later; the index entry, the phone index entry, the self-service
+-- record (management token, consent) and a pending sign-up go too.
 -- ARGV: idx_key id   Returns 1 if it existed, else 0.
 local idxk, id = ARGV[1], ARGV[2]
+local had = redis.call('DEL', 'qc:subm:' .. id, 'qc:pend:' .. id)
 local cur = redis.call('HGET', idxk, id)
-if not cur then return 0 end
+if not cur then
+  if had > 0 then return 1 end
+  return 0
+end
 local colon = string.find(cur, ':', 1, true)
 local seg, slot = string.sub(cur, 1, colon - 1), string.sub(cur, colon + 1)
-redis.call('LSET', 'qc:seg:{' .. seg .. '}:r', tonumber(slot), '')
+local recs = 'qc:seg:{' .. seg .. '}:r'
+local phone = rec_phone(redis.call('LINDEX', recs, tonumber(slot)))
+if phone then phone_del(phone, id) end
+redis.call('LSET', recs, tonumber(slot), '')
 redis.call('RPUSH', 'qc:seg:{' .. seg .. '}:free', slot)
 redis.call('HDEL', idxk, id)
 redis.call('HINCRBY', 'qc:stats', 'subscribers', -1)

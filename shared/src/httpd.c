@@ -192,6 +192,13 @@ static void dispatch(struct evhttp_request *req, void *arg)
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path)
         path = "/";
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (cmd == EVHTTP_REQ_TRACE || cmd == EVHTTP_REQ_CONNECT) {
+        /* TRACE would echo credentials back (cross-site tracing); we are no proxy. */
+        qc_counter_add(h->req_4xx, 1);
+        qc_http_reply_error(req, 405, "method_not_allowed", "method not allowed", NULL);
+        return;
+    }
     if (!strcmp(path, "/healthz")) {
         qc_counter_add(h->req_2xx, 1);
         handle_health(req, h);
@@ -234,9 +241,11 @@ qc_httpd_t *qc_httpd_new(struct event_base *base, const char *addr, int port,
         goto fail;
     }
     evhttp_set_max_body_size(h->http, 64 * 1024 * 1024);
+    /* Every method reaches dispatch(), so an unexpected one is a 405 with
+     * our error body, not evhttp's 501 page. */
     evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_OPTIONS);
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
     evhttp_set_timeout(h->http, 60);
     struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(h->http, addr, (ev_uint16_t)port);
     if (!sock) {

@@ -1,5 +1,5 @@
 /* msg.c: msgpack encoding of the messages on quake.events, quake.dispatch
- * and quake.dlq. Maps with short keys: a reader skips keys it does not know,
+ * quake.dlq and quake.notices. Maps with short keys: a reader skips keys it does not know,
  * so a newer writer can add fields without breaking older readers. */
 #include "qc/msg.h"
 #include "qc/err.h"
@@ -311,6 +311,59 @@ int qc_msg_dlq_unpack(const char *data, size_t len, qc_msg_dlq_t *out, char *err
         goto done;
     }
     out->attempts = (int)att;
+done:
+    msgpack_unpacked_destroy(&r.u);
+    return rc;
+}
+
+/* ---- quake.notices ---- */
+
+int qc_msg_notice_pack(const qc_msg_notice_t *m, msgpack_sbuffer *buf)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 8);
+    kv_int(&pk, "v", QC_MSG_VERSION);
+    kv_str(&pk, "id", m->id);
+    kv_str(&pk, "k", m->kind);
+    kv_int(&pk, "ch", m->channel);
+    kv_str(&pk, "subj", m->subject);
+    kv_str(&pk, "text", m->text);
+    kv_int(&pk, "exp", m->expires_ms);
+    kv_key(&pk, "rec");
+    msgpack_pack_bin(&pk, m->record_len);
+    msgpack_pack_bin_body(&pk, m->record, m->record_len);
+    return 0;
+}
+
+int qc_msg_notice_unpack(const char *data, size_t len, qc_msg_notice_t *out, char *err, size_t errsz)
+{
+    memset(out, 0, sizeof *out);
+    reader_t r;
+    int rc = reader_open(&r, data, len, err, errsz);
+    if (!rc)
+        rc = check_version(&r, err, errsz);
+    if (rc)
+        goto done;
+    int64_t ch = -1;
+    if (get_str(&r, "id", out->id, sizeof out->id, true) || get_str(&r, "k", out->kind, sizeof out->kind, true) ||
+        get_int(&r, "ch", &ch, true) || get_str(&r, "subj", out->subject, sizeof out->subject, false) ||
+        get_str(&r, "text", out->text, sizeof out->text, true) || get_int(&r, "exp", &out->expires_ms, false) ||
+        ch < 0 || ch > 15) {
+        snprintf(err, errsz, "notice fields missing or of the wrong type");
+        rc = QC_ERR_PARSE;
+        goto done;
+    }
+    out->channel = (int)ch;
+    const msgpack_object *o = get(&r, "rec");
+    if (!o || o->type != MSGPACK_OBJECT_BIN || o->via.bin.size == 0) {
+        snprintf(err, errsz, "notice without a subscriber record");
+        rc = QC_ERR_PARSE;
+        goto done;
+    }
+    /* The zone of an unpacked object with no copies points into data. */
+    out->record = (char *)o->via.bin.ptr;
+    out->record_len = o->via.bin.size;
 done:
     msgpack_unpacked_destroy(&r.u);
     return rc;

@@ -16,7 +16,8 @@
 extern const char qc_embed_lib[], qc_embed_sub_upsert[], qc_embed_sub_delete[],
     qc_embed_run_init[], qc_embed_acquire[], qc_embed_renew[], qc_embed_claim[],
     qc_embed_complete[], qc_embed_release[], qc_embed_epoch[], qc_embed_associate[],
-    qc_embed_rate_take[], qc_embed_sub_mark_dead[], qc_embed_sub_get[];
+    qc_embed_rate_take[], qc_embed_sub_mark_dead[], qc_embed_sub_get[],
+    qc_embed_sub_pending[], qc_embed_sub_verify[], qc_embed_sub_fetch[], qc_embed_sub_list[], qc_embed_sub_phone[];
 
 static const struct { const char *name; const char *src; } script_table[QC_SCRIPT_COUNT_] = {
     [QC_SCRIPT_SUB_UPSERT] = { "sub_upsert", qc_embed_sub_upsert },
@@ -32,6 +33,11 @@ static const struct { const char *name; const char *src; } script_table[QC_SCRIP
     [QC_SCRIPT_RATE_TAKE] = { "rate_take", qc_embed_rate_take },
     [QC_SCRIPT_SUB_MARK_DEAD] = { "sub_mark_dead", qc_embed_sub_mark_dead },
     [QC_SCRIPT_SUB_GET] = { "sub_get", qc_embed_sub_get },
+    [QC_SCRIPT_SUB_PENDING] = { "sub_pending", qc_embed_sub_pending },
+    [QC_SCRIPT_SUB_VERIFY] = { "sub_verify", qc_embed_sub_verify },
+    [QC_SCRIPT_SUB_FETCH] = { "sub_fetch", qc_embed_sub_fetch },
+    [QC_SCRIPT_SUB_LIST] = { "sub_list", qc_embed_sub_list },
+    [QC_SCRIPT_SUB_PHONE] = { "sub_phone", qc_embed_sub_phone },
 };
 
 struct qc_redis {

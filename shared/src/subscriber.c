@@ -102,6 +102,9 @@ static bool valid_lang(const char *s)
     return true;
 }
 
+/* ITU-T E.164 section 6.1: at most 15 digits, country code first (which
+ * never starts with 0), written with a leading "+" (E.123). Fewer than 7
+ * digits is no subscriber number anywhere. */
 static bool valid_e164(const char *s)
 {
     if (*s++ != '+' || *s < '1' || *s > '9')
@@ -113,19 +116,55 @@ static bool valid_e164(const char *s)
     return n >= 7 && n <= 15;
 }
 
+/* An Internet mail address as SMTP carries it: RFC 5321 section 4.5.3.1
+ * limits the local part to 64 octets, the domain to 255 and the whole path
+ * to 256 with its angle brackets (so 254 for the address). The local part
+ * is a dot-atom (RFC 5322 section 3.2.3: atext runs separated by single
+ * dots); quoted local parts and address literals are refused, real
+ * subscribers do not use them. The domain is LDH labels of 1-63 octets, not
+ * starting or ending with a hyphen (RFC 5321 section 4.1.2, RFC 1035
+ * section 2.3.1), with at least two labels. */
 static bool valid_email(const char *s)
 {
     size_t n = strlen(s);
-    const char *at = strchr(s, '@');
-    if (n < 3 || n > 254 || !at || at == s || strchr(at + 1, '@') || (size_t)(at - s) > 64)
+    const char *at = strrchr(s, '@');
+    if (n < 3 || n > 254 || !at || at == s || (size_t)(at - s) > 64)
         return false;
-    const char *dot = strrchr(at + 1, '.');
-    if (!dot || dot == at + 1 || !dot[1])
-        return false;
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p <= ' ' || strchr("<>()[]\\,;\"", *p))
+    static const char atext_special[] = "!#$%&'*+-/=?^_`{|}~";
+    bool prev_dot = true; /* no leading dot */
+    for (const char *p = s; p < at; p++) {
+        if (*p == '.') {
+            if (prev_dot)
+                return false;
+            prev_dot = true;
+        } else if (isalnum((unsigned char)*p) || strchr(atext_special, *p)) {
+            prev_dot = false;
+        } else {
             return false;
-    return true;
+        }
+    }
+    if (prev_dot) /* trailing dot */
+        return false;
+    const char *d = at + 1;
+    size_t labels = 0;
+    while (*d) {
+        size_t l = 0;
+        while (isalnum((unsigned char)d[l]) || d[l] == '-')
+            l++;
+        if (l == 0 || l > 63 || d[0] == '-' || d[l - 1] == '-')
+            return false;
+        labels++;
+        d += l;
+        if (*d == '.')
+            d++;
+        else if (*d)
+            return false;
+        else
+            break;
+        if (!*d) /* trailing dot */
+            return false;
+    }
+    return labels >= 2;
 }
 
 static bool private_ipv4(const unsigned char a[4])
@@ -154,6 +193,13 @@ static int check_webhook_url(const char *url, bool allow_private, const char **r
         *reason = "url must use https";
         return -1;
     }
+    /* Userinfo ("https://a@127.0.0.1/") would hide the real host from the
+     * checks below, and a backslash is read as a slash by some parsers. */
+    size_t auth = strcspn(p, "/?#");
+    if (memchr(p, '@', auth) || memchr(p, '\\', auth)) {
+        *reason = "url must not carry user information";
+        return -1;
+    }
     char host[256];
     size_t hl;
     if (*p == '[') {
@@ -180,7 +226,11 @@ static int check_webhook_url(const char *url, bool allow_private, const char **r
     if (allow_private)
         return 0;
     unsigned char a[16];
-    if (inet_pton(AF_INET, host, a) == 1 && private_ipv4(a)) {
+    struct in_addr v4;
+    /* inet_aton also reads the forms URL parsers accept besides dotted
+     * quads ("2130706433", "0x7f.1", "0177.0.0.1"). */
+    if ((inet_pton(AF_INET, host, a) == 1 && private_ipv4(a)) ||
+        (inet_aton(host, &v4) && private_ipv4((const unsigned char *)&v4.s_addr))) {
         *reason = "private, loopback or link-local target refused";
         return -1;
     }
@@ -192,6 +242,8 @@ static int check_webhook_url(const char *url, bool allow_private, const char **r
         return -1;
     }
     size_t n = strlen(host);
+    while (n > 0 && host[n - 1] == '.') /* "localhost." is localhost */
+        host[--n] = '\0';
     if (!strcasecmp(host, "localhost") || (n > 10 && !strcasecmp(host + n - 10, ".localhost")) ||
         (n > 9 && !strcasecmp(host + n - 9, ".internal")) || (n > 6 && !strcasecmp(host + n - 6, ".local"))) {
         *reason = "private, loopback or link-local target refused";

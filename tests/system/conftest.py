@@ -78,6 +78,9 @@ def stack(tmp_path_factory, providers):
         "QUAKECAST_MAX_INFLIGHT": "1024",
         # test_13: the institute's pushes are signed with a key of its own
         "QUAKECAST_SOURCE_SECRETS": "infp=" + SECRET + ",emsc=whsec_c2Vjb25kLXNvdXJjZS1rZXk=",
+        # test_2x: sign-up rate limits are per client address; each test
+        # gives its own in X-Forwarded-For, as a proxy in front would
+        "QUAKECAST_TRUST_PROXY": "1",
     })
     up = subprocess.run([STACK, "up"], env=env, capture_output=True, text=True)
     if up.returncode != 0:

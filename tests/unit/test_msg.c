@@ -70,9 +70,39 @@ static void test_garbage(void)
         CHECK(qc_msg_job_unpack(bad[i], n, &j, err, sizeof err) != 0);
         CHECK(qc_msg_event_unpack(bad[i], n, &e, err, sizeof err) != 0);
         CHECK(qc_msg_dlq_unpack(bad[i], n, &d, err, sizeof err) != 0);
+        qc_msg_notice_t no;
+        CHECK(qc_msg_notice_unpack(bad[i], n, &no, err, sizeof err) != 0);
         CHECK(err[0] != '\0');
     }
     CHECK(qc_msg_job_unpack(NULL, 0, &j, err, sizeof err) != 0);
 }
 
-QC_TESTS(QC_CASE(test_job_round_trip), QC_CASE(test_event_round_trip), QC_CASE(test_garbage))
+/* quake.notices (issue 6): the record travels as bytes, NULs included. */
+static void test_notice_round_trip(void)
+{
+    static const char rec[] = { (char)0x97, 0x01, 0x00, (char)0xca, 0x00, 0x00, 0x00, 0x00, 'x' };
+    qc_msg_notice_t n = { .id = "vfy-sub-1-sms", .kind = "verify", .channel = 3, .subject = "Code",
+                          .text = "your code is 123456", .expires_ms = 1700000000000LL,
+                          .record = (char *)rec, .record_len = sizeof rec };
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    CHECK_INT(qc_msg_notice_pack(&n, &sb), 0);
+    qc_msg_notice_t back;
+    char err[128];
+    CHECK_INT(qc_msg_notice_unpack(sb.data, sb.size, &back, err, sizeof err), 0);
+    CHECK_STR(back.id, "vfy-sub-1-sms");
+    CHECK_STR(back.kind, "verify");
+    CHECK_INT(back.channel, 3);
+    CHECK_STR(back.text, "your code is 123456");
+    CHECK(back.expires_ms == 1700000000000LL);
+    CHECK(back.record_len == sizeof rec && !memcmp(back.record, rec, sizeof rec));
+    /* A record is required. */
+    msgpack_sbuffer_clear(&sb);
+    n.record_len = 0;
+    CHECK_INT(qc_msg_notice_pack(&n, &sb), 0);
+    CHECK(qc_msg_notice_unpack(sb.data, sb.size, &back, err, sizeof err) != 0);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+QC_TESTS(QC_CASE(test_job_round_trip), QC_CASE(test_event_round_trip), QC_CASE(test_garbage),
+         QC_CASE(test_notice_round_trip))

@@ -18,6 +18,7 @@
 #define QC_TOPIC_DISPATCH "quake.dispatch"
 #define QC_TOPIC_DLQ "quake.dlq"
 #define QC_TOPIC_ALERTS "quake.alerts"
+#define QC_TOPIC_NOTICES "quake.notices"
 
 /** An ingested event on quake.events. */
 typedef struct qc_msg_event {
@@ -58,11 +59,27 @@ typedef struct qc_msg_dlq {
     int64_t ts_ms;
 } qc_msg_dlq_t;
 
+/** A one-off message to one subscriber's channel, on quake.notices: the
+ *  verification code of a sign-up. Not an alert: no lease, no segment. */
+typedef struct qc_msg_notice {
+    char id[80];          /**< notice id, also the idempotency key */
+    char kind[16];        /**< "verify" */
+    int channel;          /**< qc_channel_t the text goes to */
+    char subject[128];    /**< e-mail subject */
+    char text[512];       /**< the human message */
+    int64_t expires_ms;   /**< wall clock: not worth sending after this */
+    char *record;         /**< packed subscriber record (qc_subscriber_pack): the address */
+    size_t record_len;    /**< unpack: a view into @p data, valid while it lives */
+} qc_msg_notice_t;
+
 int qc_msg_event_pack(const qc_msg_event_t *m, msgpack_sbuffer *buf);
 int qc_msg_event_unpack(const char *data, size_t len, qc_msg_event_t *out, char *err, size_t errsz);
 int qc_msg_job_pack(const qc_msg_job_t *m, msgpack_sbuffer *buf);
 int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err, size_t errsz);
 int qc_msg_dlq_pack(const qc_msg_dlq_t *m, msgpack_sbuffer *buf);
 int qc_msg_dlq_unpack(const char *data, size_t len, qc_msg_dlq_t *out, char *err, size_t errsz);
+int qc_msg_notice_pack(const qc_msg_notice_t *m, msgpack_sbuffer *buf);
+/** out->record points into @p data (no copy). */
+int qc_msg_notice_unpack(const char *data, size_t len, qc_msg_notice_t *out, char *err, size_t errsz);
 
 #endif

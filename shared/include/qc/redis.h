@@ -35,6 +35,11 @@ typedef enum qc_script {
     QC_SCRIPT_RATE_TAKE,
     QC_SCRIPT_SUB_MARK_DEAD,
     QC_SCRIPT_SUB_GET,
+    QC_SCRIPT_SUB_PENDING,  /* self-service sign-up (issue 6) */
+    QC_SCRIPT_SUB_VERIFY,
+    QC_SCRIPT_SUB_FETCH,
+    QC_SCRIPT_SUB_LIST,
+    QC_SCRIPT_SUB_PHONE,
     QC_SCRIPT_COUNT_
 } qc_script_t;
 
