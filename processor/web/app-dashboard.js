@@ -75,9 +75,14 @@
       b.addEventListener("click", function () { followAlert(a.alert_id, true); });
       td.appendChild(b); tr.appendChild(td); body.appendChild(tr);
     });
-    /* Follow the newest alert that is still going, unless the operator chose. */
+    /* Follow the newest alert that is still going, unless the operator chose.
+       Once following one, only a newer alert takes over: an older one left
+       unfinished must not replace the alert that just completed. */
     if (!pinned) {
-      var running = list.filter(function (a) { return a.state !== "complete"; })[0] || list[0];
+      var at = -1;
+      list.forEach(function (a, i) { if (a.alert_id === follow) at = i; });
+      var newer = at < 0 ? list : list.slice(0, at);
+      var running = newer.filter(function (a) { return a.state !== "complete"; })[0] || (at < 0 ? list[0] : null);
       if (running && running.alert_id !== follow) followAlert(running.alert_id, false);
     }
   }
