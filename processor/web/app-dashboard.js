@@ -41,6 +41,8 @@
   function fmt(n) { return typeof n === "number" ? n.toLocaleString(QC.lang() === "ro" ? "ro-RO" : "en-GB") : "-"; }
   function stateText(s) { var k = "st." + s; var v = t(k); return v === k ? (s || "-") : v; }
 
+  var progressSeq = 0, progressDrawn = 0;
+
   function followAlert(id, byUser) {
     if (follow !== id) last = null;
     follow = id;
@@ -114,8 +116,14 @@
       renderAlerts(res.body.alerts || []);
     }, function () { say(t("d.offline"), false); });
     if (follow) {
-      QC.api("GET", "/v1/alerts/" + encodeURIComponent(follow), undefined, token).then(function (res) {
-        if (res.status === 200) renderProgress(res.body);
+      /* Answers may come back out of order (several connections, a slow
+         server): only the newest request's answer about the alert still
+         followed is drawn, so an old snapshot never overwrites a newer one. */
+      var seq = ++progressSeq, asked = follow;
+      QC.api("GET", "/v1/alerts/" + encodeURIComponent(asked), undefined, token).then(function (res) {
+        if (res.status !== 200 || asked !== follow || seq < progressDrawn) return;
+        progressDrawn = seq;
+        renderProgress(res.body);
       }, function () { say(t("d.offline"), false); });
     }
   }

@@ -189,14 +189,21 @@ async function dashboard(browser) {
     if (state === 'complete') break;
     await page.waitForTimeout(250);
   }
-  await page.waitForTimeout(1200); // one more poll after completion
-  await shot(page, '07-dashboard-complete');
   const status = await api('GET', '/v1/alerts/' + alert);
   assert.equal(state, 'complete');
+  assert.equal(await page.locator('#p-alert').textContent(), alert, 'still following the alert');
+  // The page polls once a second: give it until a few polls later to show
+  // the final numbers (a slow, sanitised server answers late).
+  const want = status.body.segments_total + '/' + status.body.segments_total;
+  await page.waitForFunction(([n, segs]) =>
+    Number(document.getElementById('p-notified').textContent.replace(/[^0-9]/g, '')) === n &&
+    document.getElementById('p-segments').textContent.replace(/[^0-9/]/g, '') === segs,
+    [status.body.notified, want], { timeout: 10000 }).catch(() => {});
+  await shot(page, '07-dashboard-complete');
   const shown = Number((await page.locator('#p-notified').textContent()).replace(/[^0-9]/g, ''));
   assert.equal(shown, status.body.notified, 'the page shows the final count');
   const segs = (await page.locator('#p-segments').textContent()).replace(/\s/g, '');
-  assert.equal(segs.replace(/[^0-9/]/g, ''), status.body.segments_total + '/' + status.body.segments_total);
+  assert.equal(segs.replace(/[^0-9/]/g, ''), want);
   assert.ok(seen.filter((n) => n > 0 && n < status.body.notified).length >= 2,
     'notified counted up while the alert ran: ' + JSON.stringify(seen));
   assert.deepEqual(errors, [], 'no script errors');
