@@ -15,6 +15,7 @@ typedef struct status {
     char alert_id[32];
     json_t *alert;      /* fields of qc:alert:<id> */
     long runs, runs_done, outstanding;
+    long failed_reads;          /* run reads Redis did not answer: no partial sums */
     long long targeted, notified, failed, dlq;
     long long first_ms, last_ms;
 } status_t;
@@ -29,7 +30,11 @@ static long long field_ll(redisReply *r, size_t i)
 static void reply(status_t *st)
 {
     struct evhttp_request *req = qc_http_take(&st->req);
-    if (req) {
+    if (req && st->failed_reads) {
+        /* A sum over some of the runs would look like a smaller alert (an
+         * operator reading "complete, 0 notified"): say so instead. */
+        qc_http_reply_error(req, 503, "unavailable", "Redis did not answer for every segment run; try again", NULL);
+    } else if (req) {
         const char *state = json_string_value(json_object_get(st->alert, "state"));
         if (state && strcmp(state, "planning") && st->runs_done == st->runs)
             state = "complete";
@@ -78,6 +83,8 @@ static void on_run(redisReply *r, void *opaque)
             st->first_ms = f;
         if (l > st->last_ms)
             st->last_ms = l;
+    } else {
+        st->failed_reads++;
     }
     if (--st->outstanding == 0)
         reply(st);
