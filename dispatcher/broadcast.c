@@ -68,12 +68,7 @@ static void on_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, const
     }
     bool in_time = !b->job.deadline_ms || qc_wall_ms() < b->job.deadline_ms;
     if (o == QC_SEND_TRANSIENT && in_time && b->attempts < d->conf.max_attempts) {
-        long cap = d->conf.retry_base_ms << (b->attempts < 16 ? b->attempts : 16);
-        if (cap > d->conf.retry_max_ms || cap <= 0)
-            cap = d->conf.retry_max_ms;
-        long ms = (long)(drand48() * (double)cap);
-        if (retry_after_s >= 0 && retry_after_s * 1000 >= ms)
-            ms = qc_retry_after_delay_ms(d->base, retry_after_s);
+        long ms = qc_retry_delay_ms(d, b->attempts, retry_after_s);
         qc_redis_cmd(d->redis, NULL, NULL, "PEXPIRE %s %lld", b->key, (long long)(ms + BCAST_CLAIM_MS));
         struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
         if (b->retry && evtimer_add(b->retry, &tv) == 0)

@@ -270,14 +270,7 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
         settle(it);
     } else if (o == QC_SEND_TRANSIENT && it->attempts < d->conf.max_attempts &&
                (!job->deadline_ms || qc_wall_ms() < job->deadline_ms)) {
-        /* Capped exponential back-off with full jitter; a Retry-After the
-         * provider gave is a floor. */
-        long cap = d->conf.retry_base_ms << (it->attempts < 16 ? it->attempts : 16);
-        if (cap > d->conf.retry_max_ms || cap <= 0)
-            cap = d->conf.retry_max_ms;
-        long ms = (long)(drand48() * (double)cap);
-        if (retry_after_s >= 0 && retry_after_s * 1000 >= ms)
-            ms = qc_retry_after_delay_ms(d->base, retry_after_s);
+        long ms = qc_retry_delay_ms(d, it->attempts, retry_after_s);
         qc_counter_add(d->m_retries, 1);
         if (!it->retry)
             it->retry = evtimer_new(d->base, on_retry_timer, it);

@@ -142,12 +142,11 @@ void qc_bcast_job(qc_disp_t *d, const qc_msg_job_t *job);
 void qc_bcast_cleanup(qc_disp_t *d);
 
 /* channels/common.c: small helpers the HTTP drivers share */
-/** The timer delay that honours a provider's Retry-After of @p s seconds:
- *  never early (libevent measures timers from the loop's cached time, which
- *  may be a few ms behind; the cache is refreshed and a margin added) and
- *  spread by up to 10% so that many refused messages do not come back in
- *  one burst. */
-long qc_retry_after_delay_ms(struct event_base *base, long s);
+/** The delay before retry number @p attempts + 1: capped exponential
+ *  back-off (QUAKECAST_RETRY_BASE_MS doubling to _MAX_MS) with full jitter,
+ *  never shorter than the provider's Retry-After (@p retry_after_s, -1 if
+ *  none), which is honoured to the millisecond. */
+long qc_retry_delay_ms(const qc_disp_t *d, int attempts, long retry_after_s);
 /** Appends "&name=value" (form-urlencoded; no '&' first) to @p buf. */
 int qc_form_add(char *buf, size_t bufsz, size_t *len, const char *name, const char *value);
 /** base64 (standard alphabet, padded) of @p n bytes. @returns length or -1. */
@@ -256,7 +255,6 @@ size_t qc_render_message(char *out, size_t outsz, const char *lang, const qc_msg
 size_t qc_render_broadcast(char *out, size_t outsz, const char *lang, const qc_msg_job_t *job);
 /** Subject line for e-mail. */
 size_t qc_render_subject(char *out, size_t outsz, const char *lang, const qc_msg_job_t *job);
-const char *qc_mmi_roman(double mmi);
 
 /* main.c: leaves the consumer group until Redis answers quickly again */
 void qc_disp_degraded(qc_disp_t *d);

@@ -8,23 +8,13 @@
 #include <time.h>
 
 #include "dispatcher.h"
-
-const char *qc_mmi_roman(double mmi)
-{
-    static const char *const r[] = { "I", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X" };
-    long i = lround(mmi);
-    if (i < 1)
-        i = 1;
-    if (i > 10)
-        i = 10;
-    return r[i];
-}
+#include "qc/ipe.h"
 
 size_t qc_render_message(char *out, size_t outsz, const char *lang, const qc_msg_job_t *job,
                          double mmi, double seconds)
 {
     const char *place = job->place[0] ? job->place : "";
-    const char *roman = qc_mmi_roman(mmi);
+    const char *roman = qc_ipe_mmi_roman(mmi);
     long s = lround(seconds);
     int n;
     if (job->kind == QC_JOB_CANCEL) {

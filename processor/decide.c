@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "feeds/cap_write.h"
 #include "processor.h"
@@ -207,10 +206,7 @@ static void on_cap_refs(redisReply *r, void *opaque)
     if (xml) {
         char id[64], sent[40], ref[200];
         qc_cap_identifier(cj->alert_id, cj->rev, id, sizeof id);
-        time_t t = (time_t)(now / 1000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(sent, sizeof sent, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+        qc_cap_time(now, sent, sizeof sent);
         snprintf(ref, sizeof ref, "%s%s,%s,%s", m.references && m.references[0] ? " " : "", p->conf.cap_sender, id, sent);
         qc_redis_cmd(p->redis, NULL, NULL, "SET qc:alert:%s:cap %b EX 604800", cj->alert_id, xml, len);
         qc_redis_cmd(p->redis, NULL, NULL, "APPEND qc:alert:%s:caprefs %s", cj->alert_id, ref);

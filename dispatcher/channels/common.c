@@ -67,11 +67,25 @@ int qc_b64url(const unsigned char *in, size_t n, char *out, size_t outsz)
     return len;
 }
 
-long qc_retry_after_delay_ms(struct event_base *base, long s)
+/* Never early: libevent measures timers from the loop's cached time, which
+ * may be a few ms behind, so the cache is refreshed and a margin added;
+ * spread by up to 10% so many refused messages do not return in a burst. */
+static long retry_after_delay_ms(struct event_base *base, long s)
 {
     event_base_update_cache_time(base);
     long ms = s * 1000;
     return ms + 50 + (long)(drand48() * (double)ms * 0.1);
+}
+
+long qc_retry_delay_ms(const qc_disp_t *d, int attempts, long retry_after_s)
+{
+    long cap = d->conf.retry_base_ms << (attempts < 16 ? attempts : 16);
+    if (cap > d->conf.retry_max_ms || cap <= 0)
+        cap = d->conf.retry_max_ms;
+    long ms = (long)(drand48() * (double)cap);
+    if (retry_after_s >= 0 && retry_after_s * 1000 >= ms)
+        ms = retry_after_delay_ms(d->base, retry_after_s);
+    return ms;
 }
 
 qc_send_outcome_t qc_http_outcome(long status, int err)

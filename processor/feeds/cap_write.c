@@ -85,7 +85,7 @@ static void elem(sbuf_t *b, const char *indent, const char *name, const char *te
 
 /* CAP dateTime: "2002-05-24T16:49:00-07:00"; the standard forbids "Z"
  * (section 3.3.2), so UTC is written +00:00. */
-static void cap_time(int64_t ms, char *out, size_t outsz)
+void qc_cap_time(int64_t ms, char *out, size_t outsz)
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
@@ -120,9 +120,9 @@ static void info(sbuf_t *b, const qc_cap_msg_t *m, bool ro)
     snprintf(buf, sizeof buf, "%s:%s", e->source, e->id);
     elem(b, "      ", "value", buf);
     put(b, "    </eventCode>\n");
-    cap_time(e->origin_ms, t, sizeof t);
+    qc_cap_time(e->origin_ms, t, sizeof t);
     elem(b, "    ", "onset", t);
-    cap_time(m->expires_ms, exp, sizeof exp);
+    qc_cap_time(m->expires_ms, exp, sizeof exp);
     elem(b, "    ", "expires", exp);
     elem(b, "    ", "senderName", m->sender_name);
     const char *place = e->place[0] ? e->place : (ro ? "regiunea epicentrala" : "the epicentral region");
@@ -142,7 +142,7 @@ static void info(sbuf_t *b, const qc_cap_msg_t *m, bool ro)
                       "langa epicentru; resimtit pana la ~%.0f km."
                     : "Magnitude %.1f earthquake at %.0f km depth, %s. Predicted intensity up to %s near the "
                       "epicentre; felt up to about %.0f km away.",
-                 e->mag, e->depth_km, place, qc_cap_mmi_roman(mmi), radius);
+                 e->mag, e->depth_km, place, qc_ipe_mmi_roman(mmi), radius);
     elem(b, "    ", "description", buf);
     if (!cancel)
         elem(b, "    ", "instruction", ro ? "Apleaca-te, acopera-te, tine-te! Departe de ferestre; nu iesi pana nu se opreste."
@@ -170,19 +170,12 @@ static void info(sbuf_t *b, const qc_cap_msg_t *m, bool ro)
     put(b, "  </info>\n");
 }
 
-const char *qc_cap_mmi_roman(double mmi)
-{
-    static const char *const r[] = { "I", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X" };
-    long i = lround(mmi);
-    return r[i < 1 ? 1 : i > 10 ? 10 : i];
-}
-
 char *qc_cap_build(const qc_cap_msg_t *m, size_t *len)
 {
     sbuf_t b = { 0 };
     char id[64], sent[40];
     qc_cap_identifier(m->alert_id, m->rev, id, sizeof id);
-    cap_time(m->sent_ms, sent, sizeof sent);
+    qc_cap_time(m->sent_ms, sent, sizeof sent);
     put(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\">\n");
     elem(&b, "  ", "identifier", id);
     elem(&b, "  ", "sender", m->sender);

@@ -25,7 +25,9 @@ typedef struct qc_cap_msg {
 char *qc_cap_build(const qc_cap_msg_t *m, size_t *len);
 /** The CAP identifier of an alert revision ("quakecast-<alert>-<rev>"). */
 void qc_cap_identifier(const char *alert_id, int rev, char *out, size_t outsz);
-const char *qc_cap_mmi_roman(double mmi);
+/** A CAP dateTime of Unix ms @p ms, in UTC written "+00:00" (CAP 1.2
+ *  section 3.3.2 forbids "Z"). */
+void qc_cap_time(int64_t ms, char *out, size_t outsz);
 
 
 #endif

@@ -134,3 +134,10 @@ double qc_ipe_max_distance_km(double mag, double depth_km, double mmi)
      * is still met. */
     return lo;
 }
+
+const char *qc_ipe_mmi_roman(double mmi)
+{
+    static const char *const r[] = { "I", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X" };
+    long i = isfinite(mmi) ? lround(mmi) : 1;
+    return r[i < 1 ? 1 : i > 10 ? 10 : i];
+}

@@ -30,4 +30,8 @@ double qc_ipe_s_arrival_s(double rhypo_km);
  *  epicentre; NaN if an argument is NaN or infinite or @p depth_km < 0. */
 double qc_ipe_max_distance_km(double mag, double depth_km, double mmi);
 
+/** The intensity as a Roman numeral ("I" .. "X"), rounded and clamped, as
+ *  people read MMI in messages. */
+const char *qc_ipe_mmi_roman(double mmi);
+
 #endif
