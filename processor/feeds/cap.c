@@ -28,9 +28,11 @@
  *   first area circle (TriNet sends the epicentre as a circle of radius 0).
  *   An earthquake alert with neither is QC_ERR_INVAL: the polygons of an
  *   early-warning alert (NRCan) are where to warn, not where the quake is;
- * - origin time: the parameter, else info/onset, else the sent time of the
- *   earliest message referenced (the first alert of an earthquake goes out
- *   when it happens), else alert/sent;
+ * - origin time: the parameter, else info/onset, else info/effective
+ *   (aggregators set these to the origin); alert/sent is when the message
+ *   was written, so an earthquake alert with none of the three is
+ *   QC_ERR_INVAL "no origin time" rather than a guess (a Cancel keeps the
+ *   earliest referenced sent, else its own, only to order revisions);
  * - id: the EventID parameter, else the identifier of the earliest message
  *   referenced, else alert/identifier, so that an Update or Cancel keeps
  *   the id of the alert it revises; source: the sender's domain without
@@ -477,6 +479,15 @@ static int parse_alert(parse_ctx_t *ctx, const xmlNode *alert, qc_event_t *ev)
     ev->version = sent;
     memcpy(ev->type, "earthquake", sizeof("earthquake"));
 
+    if (info) {
+        rc = read_quake(ctx, info, &p, ev);
+        if (rc)
+            return rc;
+    }
+    /* The origin time: when the earth moved, never when a message was
+     * written. alert/sent (and a referenced message's sent) is the second
+     * kind, so it is no fallback: an earthquake alert with no origin time
+     * is refused. A Cancel without info needs none. */
     if (p.time) {
         if (!qc_xml_text(p.time, text, sizeof(text)) ||
             qc_iso8601_parse(text, strlen(text), &ev->origin_ms) != 0)
@@ -486,15 +497,19 @@ static int parse_alert(parse_ctx_t *ctx, const xmlNode *alert, qc_event_t *ev)
         if (qc_iso8601_parse(text, strlen(text), &ev->origin_ms) != 0)
             return qc_feed_fail(ctx->errstr, ctx->errstr_size, QC_ERR_INVAL, "cap: (%s): onset "
                                 "is not a date-time", ev->id);
+    } else if (info && qc_xml_text(child(info, "effective"), text, sizeof(text)) && text[0]) {
+        if (qc_iso8601_parse(text, strlen(text), &ev->origin_ms) != 0)
+            return qc_feed_fail(ctx->errstr, ctx->errstr_size, QC_ERR_INVAL, "cap: (%s): "
+                                "effective is not a date-time", ev->id);
+    } else if (ev->status == QC_EV_DELETED) {
+        ev->origin_ms = have_ref ? ref_sent : sent; /* a retraction: only its order matters */
     } else {
-        ev->origin_ms = have_ref ? ref_sent : sent;
+        return qc_feed_fail(ctx->errstr, ctx->errstr_size, QC_ERR_INVAL, "cap: (%s): no origin "
+                            "time: neither an OriginTime parameter nor info/onset or "
+                            "info/effective (alert/sent is when the message was written)",
+                            ev->id);
     }
 
-    if (info) {
-        rc = read_quake(ctx, info, &p, ev);
-        if (rc)
-            return rc;
-    }
     if (!qc_feed_plausible(ev, &what))
         return qc_feed_fail(ctx->errstr, ctx->errstr_size, QC_ERR_INVAL, "cap: (%s): %s out of "
                             "range", ev->id, what);
