@@ -19,6 +19,7 @@
 #include "qc/geo.h"
 #include "qc/ipe.h"
 #include "qc/log.h"
+#include "qc/ttime.h"
 
 
 struct qc_chunk {
@@ -49,6 +50,14 @@ typedef struct send_ctx {
     int64_t started_us;
 } send_ctx_t;
 
+
+/* The earthquake as the job's intensity model sees it, at magnitude @p mag
+ * (the job's, or the revision's previous one). */
+static qc_quake_t job_quake(const qc_msg_job_t *m, double mag)
+{
+    return (qc_quake_t){ .model = (qc_ipe_model_t)m->model, .lat = m->lat, .lon = m->lon,
+                         .depth_km = m->depth_km > 0 ? m->depth_km : 0, .mag = mag };
+}
 static const qc_channel_t channel_order[] = { QC_CH_PUSH, QC_CH_WEBHOOK, QC_CH_TELEGRAM, QC_CH_SMS,
                                               QC_CH_EMAIL, QC_CH_NULL };
 
@@ -175,9 +184,11 @@ static void start_send(qc_disp_t *d, qc_item_t *it)
         return;
     }
     double epi = qc_geo_distance_km(job->lat, job->lon, x->sub.lat, x->sub.lon);
-    double hypo = qc_geo_hypo_km(epi, job->depth_km);
-    double mmi = qc_ipe_mmi(job->mag, hypo);
-    double seconds = qc_ipe_s_arrival_s(hypo) - (double)(qc_wall_ms() - job->origin_ms) / 1000.0;
+    qc_quake_t q = job_quake(job, job->mag);
+    double mmi = qc_ipe_at(&q, x->sub.lat, x->sub.lon);
+    /* iasp91 S arrival (ttime.h), not one crustal speed: right for deep
+     * and distant places */
+    double seconds = qc_ttime_s(job->depth_km, epi) - (double)(qc_wall_ms() - job->origin_ms) / 1000.0;
     qc_render_message(x->text, sizeof x->text, x->sub.lang, job, mmi, seconds);
     /* Stable across retries and reclaims: alert, subscriber, channel. */
     snprintf(x->idem, sizeof x->idem, "qc_%s_%d_%s_%s", job->alert_id, job->rev, x->sub.id,
@@ -355,7 +366,7 @@ int qc_chunk_start(qc_job_t *job, redisReply *r)
     d->held_records += (long)c->n;
     c->held = true;
     c->starting = true;
-    double evlat = m->lat, evlon = m->lon;
+    qc_quake_t quake = job_quake(m, m->mag), prev = job_quake(m, m->prev_mag);
     for (size_t i = 0; i < c->n; i++) {
         if (get_bit(c, i) || c->len[i] == 0)
             continue; /* handed off before a reclaim, or deleted */
@@ -371,17 +382,15 @@ int qc_chunk_start(qc_job_t *job, redisReply *r)
             dead_letter(c, i, slot, "", err, 0);
             continue;
         }
-        double epi = qc_geo_distance_km(evlat, evlon, sub.lat, sub.lon);
-        double hypo = qc_geo_hypo_km(epi, m->depth_km);
         if (m->kind == QC_JOB_CANCEL) {
             /* A retraction goes to exactly those the alert reached. */
             if (!qc_job_eligible(job, c->start + (long)i))
                 continue;
         } else {
-            if (qc_ipe_mmi(m->mag, hypo) < sub.min_mmi)
+            if (!qc_ipe_reaches(qc_ipe_at(&quake, sub.lat, sub.lon), sub.min_mmi))
                 continue;
             /* An upward revision warns only those the first estimate missed. */
-            if (isfinite(m->prev_mag) && qc_ipe_mmi(m->prev_mag, hypo) >= sub.min_mmi)
+            if (isfinite(m->prev_mag) && qc_ipe_reaches(qc_ipe_at(&prev, sub.lat, sub.lon), sub.min_mmi))
                 continue;
         }
         c->targeted++;

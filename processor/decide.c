@@ -40,6 +40,9 @@ struct decide {
     int rev;
     qc_job_kind_t kind;
     double prev_mag;
+    qc_quake_t quake;        /* the event as the intensity model sees it */
+    qc_regime_t regime;
+    const char *region;      /* name of its row in the regions table */
     target_t *targets;
     size_t ntargets, outstanding;
     qc_sizing_t sizing;
@@ -60,6 +63,11 @@ static void finish(decide_t *d)
         json_object_set_new(j, "magnitude", json_null());
     if (j && d->ntargets)
         json_object_set_new(j, "segments", json_integer((json_int_t)d->ntargets));
+    if (j && d->region) {
+        /* which intensity model decided (and will word the messages) */
+        json_object_set_new(j, "regime", json_string(qc_regime_name(d->regime)));
+        json_object_set_new(j, "model", json_string(qc_ipe_model_name(d->quake.model)));
+    }
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     if (s) {
         qc_pending_publish(p, d->m.corr, s);
@@ -71,7 +79,8 @@ static void finish(decide_t *d)
                      : !strcmp(d->decision, "duplicate") ? p->m_duplicates : p->m_ignored;
     qc_counter_add(c, 1);
     qc_log(QC_LOG_INFO, "event_decided", "event_id", d->m.ev.id, "decision", d->decision, "reason",
-           d->reason, "alert_id", d->alert_id, NULL);
+           d->reason, "alert_id", d->alert_id, "model", d->region ? qc_ipe_model_name(d->quake.model) : "",
+           NULL);
     qc_kcons_store(p->events, rd_kafka_topic_name(d->kmsg->rkt), d->kmsg->partition, d->kmsg->offset + 1);
     rd_kafka_message_destroy(d->kmsg);
     free(d->targets);
@@ -91,13 +100,23 @@ static int cmp_target(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Distance from the epicentre to the nearest point of a cell: an upper
- * bound on the intensity anyone in the cell can feel. */
+/* Distance from the epicentre to the nearest point of a cell: the order
+ * segments are planned in (nearest first). */
 static double cell_min_distance(double lat0, double lon0, double elat, double elon)
 {
     double la = elat < lat0 ? lat0 : elat > lat0 + QC_CELL_DEG ? lat0 + QC_CELL_DEG : elat;
     double lo = elon < lon0 ? lon0 : elon > lon0 + QC_CELL_DEG ? lon0 + QC_CELL_DEG : elon;
     return qc_geo_distance_km(elat, elon, la, lo);
+}
+
+/* The event's tectonic regime, and so the model that predicts its
+ * intensities (see shared/data/tectonic_regions.txt). */
+static void classify(decide_t *d)
+{
+    const qc_event_t *e = &d->m.ev;
+    d->regime = qc_regions_classify(d->p->regions, e->lat, e->lon, e->depth_km, &d->region);
+    d->quake = (qc_quake_t){ .model = qc_ipe_model_for(d->regime), .lat = e->lat, .lon = e->lon,
+                             .depth_km = e->depth_km > 0 ? e->depth_km : 0, .mag = e->mag };
 }
 
 static void on_job_delivered(int err, const char *errstr, void *opaque)
@@ -122,6 +141,7 @@ static void produce_jobs(decide_t *d)
     job.lon = d->m.ev.lon;
     job.depth_km = d->m.ev.depth_km;
     job.mag = d->m.ev.mag;
+    job.model = (int)d->quake.model;
     job.prev_mag = d->prev_mag;
     job.origin_ms = d->m.ev.origin_ms;
     job.deadline_ms = d->m.ev.origin_ms + p->conf.alert_deadline_s * 1000;
@@ -183,6 +203,8 @@ typedef struct cap_job {
     int rev;
     qc_job_kind_t kind;
     bool exercise;
+    qc_ipe_model_t model;
+    qc_regime_t regime;
 } cap_job_t;
 
 static void on_cap_refs(redisReply *r, void *opaque)
@@ -198,7 +220,8 @@ static void on_cap_refs(redisReply *r, void *opaque)
     qc_cap_msg_t m = { .alert_id = cj->alert_id, .rev = cj->rev, .kind = cj->kind, .ev = &cj->ev, .sent_ms = now,
                        .expires_ms = cj->ev.origin_ms + p->conf.alert_deadline_s * 1000,
                        .sender = p->conf.cap_sender, .sender_name = p->conf.cap_sender_name,
-                       .references = r->type == REDIS_REPLY_STRING ? r->str : NULL, .exercise = cj->exercise };
+                       .references = r->type == REDIS_REPLY_STRING ? r->str : NULL, .exercise = cj->exercise,
+                       .model = cj->model, .regime = qc_regime_name(cj->regime) };
     if (m.expires_ms <= now)
         m.expires_ms = now + 60000;
     size_t len;
@@ -228,6 +251,8 @@ static void issue_cap(decide_t *d)
     cj->rev = d->rev;
     cj->kind = d->kind;
     cj->exercise = d->m.replay;
+    cj->model = d->quake.model;
+    cj->regime = d->regime;
     if (qc_redis_cmd(d->p->redis, on_cap_refs, cj, "GET qc:alert:%s:caprefs", d->alert_id))
         free(cj);
 }
@@ -262,9 +287,10 @@ static void plan(decide_t *d)
     snprintf(maxw, sizeof maxw, "%ld", 4 * d->sizing.dispatchers);
     qc_redis_cmd(p->redis, NULL, NULL,
                  "HSET %s event_id %s source %s mag %f lat %f lon %f depth_km %f origin_ms %lld "
-                 "place %s state planning rev %d created_ms %lld deadline_ms %s",
+                 "place %s state planning rev %d created_ms %lld deadline_ms %s regime %s model %s",
                  ak, d->m.ev.id, d->m.ev.source, d->m.ev.mag, d->m.ev.lat, d->m.ev.lon, d->m.ev.depth_km,
-                 (long long)d->m.ev.origin_ms, d->m.ev.place, d->rev, (long long)qc_wall_ms(), deadline);
+                 (long long)d->m.ev.origin_ms, d->m.ev.place, d->rev, (long long)qc_wall_ms(), deadline,
+                 qc_regime_name(d->regime), qc_ipe_model_name(d->quake.model));
     qc_redis_cmd(p->redis, NULL, NULL, "ZADD qc:alerts %lld %s", (long long)qc_wall_ms(), d->alert_id);
     d->outstanding = 1; /* held until every run_init is queued */
     for (size_t i = 0; i < d->ntargets; i++) {
@@ -354,6 +380,7 @@ static void on_cancel_runs(redisReply *r, void *opaque)
         finish(d);
         return;
     }
+    classify(d); /* the retraction is worded with the alert's model */
     d->sizing = p->sizing;
     plan(d);
 }
@@ -485,8 +512,8 @@ static void on_segcat(redisReply *r, void *opaque)
             continue;
         double min_mmi = strtod(bar + 1, NULL);
         double dist = cell_min_distance(lat0, lon0, d->m.ev.lat, d->m.ev.lon);
-        double mmi = qc_ipe_mmi(d->m.ev.mag, qc_geo_hypo_km(dist, d->m.ev.depth_km));
-        if (mmi < min_mmi)
+        /* the most anyone in the cell can feel */
+        if (!qc_ipe_reaches(qc_ipe_cell_max(&d->quake, lat0, lon0, QC_CELL_DEG), min_mmi))
             continue;
         target_t *t = &d->targets[d->ntargets++];
         snprintf(t->seg, sizeof t->seg, "%s", seg);
@@ -528,6 +555,8 @@ void qc_decide_on_message(rd_kafka_message_t *msg, void *opaque)
     }
     qc_event_t *e = &d->m.ev;
     int64_t age_ms = (d->m.received_ms ? d->m.received_ms : qc_wall_ms()) - e->origin_ms;
+    if (e->has_mag && qc_event_is_earthquake(e->type))
+        classify(d);
     if (!qc_event_is_earthquake(e->type))
         decide_set(d, "ignored", "not_an_earthquake");
     else if (e->test)

@@ -36,6 +36,7 @@ const qc_conf_def_t qc_pconf_defs[] = {
     { "QUAKECAST_SOURCE_SECRETS", QC_CONF_STR, "", 1, 0, OFF(source_secrets), QC_CONF_SECRET, "Seismic sources allowed to push events with a signature: name=whsec_<base64>,... (Standard Webhooks signing, header X-Quakecast-Source: name)" },
     { "QUAKECAST_CAP_SENDER", QC_CONF_STR, "quakecast.invalid", 1, 0, OFF(cap_sender), 0, "CAP <sender> of issued alerts (no spaces or commas; e.g. your domain)" },
     { "QUAKECAST_CAP_SENDER_NAME", QC_CONF_STR, "quakecast earthquake early warning", 1, 0, OFF(cap_sender_name), 0, "CAP <senderName>: who people are told the warning comes from" },
+    { "QUAKECAST_REGIONS_FILE", QC_CONF_STR, "", 1, 0, OFF(regions_file), 0, "Tectonic regions table that picks each event's intensity model (format of shared/data/tectonic_regions.txt); empty: the compiled-in table" },
     { "QUAKECAST_POLL_USGS_URL", QC_CONF_STR, "", 1, 0, OFF(poll_usgs_url), 0, "USGS GeoJSON summary feed to poll (e.g. .../summary/all_hour.geojson); empty: off" },
     { "QUAKECAST_POLL_FDSN_URL", QC_CONF_STR, "", 1, 0, OFF(poll_fdsn_url), 0, "FDSN event web service query URL to poll (format=text or a GeoJSON format); empty: off" },
     { "QUAKECAST_POLL_INTERVAL_S", QC_CONF_INT, "30", 1, 3600, OFF(poll_interval_s), 0, "Seconds between polls of each feed" },
@@ -227,6 +228,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "quakecast-processor: configuration: QUAKECAST_API_TOKEN is required\n");
         goto out_conf;
     }
+    p.regions = qc_regions_load(p.conf.regions_file, err, sizeof err);
+    if (!p.regions) {
+        fprintf(stderr, "quakecast-processor: configuration: QUAKECAST_REGIONS_FILE: %s\n", err);
+        goto out_conf;
+    }
     qc_sha256(p.conf.api_token, strlen(p.conf.api_token), p.token_sha);
     /* From here on only the hash exists: requests are checked against it. */
     OPENSSL_cleanse(p.conf.api_token, strlen(p.conf.api_token));
@@ -314,6 +320,7 @@ out:
     qc_poller_destroy(p.poll_usgs);
     qc_poller_destroy(p.poll_fdsn);
     qc_metrics_destroy(p.metrics);
+    qc_regions_destroy(p.regions);
     if (p.base)
         event_base_free(p.base);
     curl_global_cleanup();

@@ -11,6 +11,7 @@
 #include "qc/kafka.h"
 #include "qc/metrics.h"
 #include "qc/redis.h"
+#include "qc/regime.h"
 #include "qc/sizing.h"
 
 struct event_base;
@@ -38,6 +39,7 @@ typedef struct qc_pconf {
     double handoff_target_s;    /* whole base handed off within this */
     char *poll_usgs_url, *poll_fdsn_url; /* feeds to poll; "" = off */
     char *cap_sender, *cap_sender_name;
+    char *regions_file;         /* tectonic regions table; "" = the compiled-in one */
     char *source_secrets;       /* "name=whsec_...,...": sources that sign their pushes */
     long poll_interval_s, poll_max_backoff_s, poll_max_bytes;
     /* self-service sign-up (issue 6, api/selfsvc.c) */
@@ -71,6 +73,7 @@ typedef struct qc_proc {
     qc_poller_t *poll_usgs, *poll_fdsn;
     qc_selfsvc_t *selfsvc;   /* sign-up, verification, pages */
     unsigned char token_sha[32];
+    qc_regions_t *regions;   /* tectonic regime of each event: picks its intensity model */
     /* sizing, refreshed every second */
     long subscribers;
     long dispatchers_live;

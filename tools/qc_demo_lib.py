@@ -350,10 +350,12 @@ def parse_subscribers(lines):
 
 def classify(subscribers, event, margin=BORDERLINE_MMI):
     """Which subscribers @p event should reach, by the published IPE
-    (tools/qc_ipe.py, the equation of shared/src/ipe.c).
+    (tools/qc_ipe.py: the model of the event's tectonic regime, written
+    again from the equations of shared/src/ipe*.c).
 
-    A subscriber is expected when its predicted MMI >= its min_mmi
-    (default 4), borderline when |MMI - min_mmi| <= @p margin.
+    A subscriber is expected when its predicted MMI, rounded as people
+    read it, reaches its min_mmi (default 4): MMI >= min_mmi - 0.5
+    (qc_ipe.reaches); borderline when within @p margin of that edge.
     @returns (expected ids, borderline ids), two sets; borderline ids are
     in neither the expected set nor outside it."""
     mag, depth = event["mag"], event["depth_km"]
@@ -361,7 +363,7 @@ def classify(subscribers, event, margin=BORDERLINE_MMI):
     expected, borderline = set(), set()
     for s in subscribers:
         level = qc_ipe.mmi_at(mag, depth, elat, elon, s["lat"], s["lon"])
-        diff = level - s.get("min_mmi", 4)
+        diff = level - (s.get("min_mmi", 4) - qc_ipe.THRESHOLD_MARGIN)
         if abs(diff) <= margin:
             borderline.add(s["id"])
         elif diff > 0:

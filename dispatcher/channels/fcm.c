@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "dispatcher.h"
+#include "qc/ipe.h"
 #include "qc/clock.h"
 #include "qc/log.h"
 
@@ -313,6 +314,9 @@ static int post_message(fcm_t *f, qc_send_t *s)
                             "priority", "HIGH", "ttl", "60s", "apns", "headers", "apns-priority", "10");
     if (!msg)
         return -1;
+    json_t *data = json_object_get(msg, "data");
+    if (data) /* which equation predicted mmi */
+        json_object_set_new(data, "intensity_model", json_string(qc_ipe_model_name((qc_ipe_model_t)job->model)));
     json_object_set_new(msg, s->sub ? "token" : "topic", json_string(s->sub ? s->sub->push_token : f->topic));
     json_t *body = json_pack("{s:o}", "message", msg);
     char *js = body ? json_dumps(body, JSON_COMPACT) : NULL;

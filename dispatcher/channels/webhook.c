@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "dispatcher.h"
+#include "qc/ipe.h"
 #include "qc/clock.h"
 #include "qc/sign.h"
 
@@ -184,6 +185,8 @@ static size_t webhook_body(const qc_send_t *s, char *buf, size_t bufsz)
     put_real(&b, s->mmi);
     put_key(&b, "seconds_to_shaking", false);
     put_real(&b, s->seconds > 0 ? s->seconds : 0.0);
+    put_key(&b, "intensity_model", false); /* which equation predicted mmi */
+    put_str(&b, qc_ipe_model_name((qc_ipe_model_t)job->model));
     put_key(&b, "message", false);
     put_str(&b, s->text);
     put_key(&b, "lang", false);

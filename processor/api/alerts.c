@@ -54,8 +54,10 @@ static void reply(status_t *st)
         if (j) {
             json_object_set_new(j, "first_sent_ms", json_integer(st->first_ms));
             json_object_set_new(j, "last_sent_ms", json_integer(st->last_ms));
-            const char *keys[] = { "magnitude", "mag", "place", "place", "origin_ms", "origin_ms" };
-            for (int k = 0; k < 6; k += 2) {
+            /* the model named as the processor chose it (regime, model) */
+            const char *keys[] = { "magnitude", "mag", "place", "place", "origin_ms", "origin_ms",
+                                   "regime", "regime", "model", "model" };
+            for (int k = 0; k < 10; k += 2) {
                 json_t *v = json_object_get(st->alert, keys[k + 1]);
                 if (v)
                     json_object_set(j, keys[k], v);

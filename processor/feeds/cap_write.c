@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cap_write.h"
+#include "qc/geo.h"
 #include "qc/ipe.h"
 #include "qc/log.h"
 
@@ -59,6 +60,12 @@ __attribute__((format(printf, 2, 3))) static void put(sbuf_t *b, const char *fmt
 
 /* XML character data: & < > " escaped, control characters dropped (they
  * are not allowed in XML 1.0). */
+/* The CAP area: where at least this intensity (largely observed: IV) is
+ * predicted, outlined along this many bearings, out to this far. */
+#define QC_CAP_AREA_MMI 4.0
+#define QC_CAP_BEARINGS 36
+#define QC_CAP_MAX_KM 1500.0
+
 static void put_text(sbuf_t *b, const char *t)
 {
     for (; t && *t; t++) {
@@ -102,10 +109,27 @@ static void info(sbuf_t *b, const qc_cap_msg_t *m, bool ro)
 {
     const qc_event_t *e = m->ev;
     bool cancel = m->kind == QC_JOB_CANCEL;
-    /* Severity from the strongest shaking predicted (at the epicentre). */
-    double mmi = qc_ipe_mmi(e->mag, e->depth_km > 1 ? e->depth_km : 1);
+    qc_quake_t q = { .model = m->model, .lat = e->lat, .lon = e->lon,
+                     .depth_km = e->depth_km > 0 ? e->depth_km : 0, .mag = e->mag };
+    /* The area where intensity QC_CAP_AREA_MMI or more is predicted: the
+     * reach along each bearing. Severity from the strongest shaking
+     * predicted anywhere (a regional model's peak need not be at the
+     * epicentre: Vrancea shakes Bucharest harder). */
+    double reach[QC_CAP_BEARINGS], radius = -1.0, mmi = qc_ipe_at(&q, e->lat, e->lon);
+    for (int k = 0; k < QC_CAP_BEARINGS; k++) {
+        double az = 360.0 * k / QC_CAP_BEARINGS;
+        reach[k] = qc_ipe_reach_km(&q, az, QC_CAP_AREA_MMI, QC_CAP_MAX_KM);
+        if (reach[k] > radius)
+            radius = reach[k];
+        for (double dkm = 10.0; dkm <= reach[k]; dkm += 10.0) {
+            double la, lo;
+            qc_geo_destination(e->lat, e->lon, az, dkm, &la, &lo);
+            double v = qc_ipe_at(&q, la, lo);
+            if (v > mmi)
+                mmi = v;
+        }
+    }
     const char *severity = cancel ? "Minor" : mmi >= 8 ? "Extreme" : mmi >= 6 ? "Severe" : mmi >= 4 ? "Moderate" : "Minor";
-    double radius = qc_ipe_max_distance_km(e->mag, e->depth_km, 4.0);
     char t[40], exp[40], buf[512];
     put(b, "  <info>\n");
     elem(b, "    ", "language", ro ? "ro-RO" : "en-US");
@@ -138,24 +162,28 @@ static void info(sbuf_t *b, const qc_cap_msg_t *m, bool ro)
                                      : "The warning was retracted by its source. No shaking is expected from this event.");
     else
         snprintf(buf, sizeof buf,
-                 ro ? "Cutremur de magnitudine %.1f la %.0f km adancime, %s. Intensitate prezisa pana la %s "
-                      "langa epicentru; resimtit pana la ~%.0f km."
-                    : "Magnitude %.1f earthquake at %.0f km depth, %s. Predicted intensity up to %s near the "
-                      "epicentre; felt up to about %.0f km away.",
-                 e->mag, e->depth_km, place, qc_ipe_mmi_roman(mmi), radius);
+                 ro ? "Cutremur de magnitudine %.1f la %.0f km adancime, %s. Intensitate prezisa pana la %s; "
+                      "resimtit pana la ~%.0f km (model %s)."
+                    : "Magnitude %.1f earthquake at %.0f km depth, %s. Predicted intensity up to %s; "
+                      "felt up to about %.0f km away (model %s).",
+                 e->mag, e->depth_km, place, qc_ipe_mmi_roman(mmi), radius > 0 ? radius : 0.0,
+                 qc_ipe_model_name(m->model));
     elem(b, "    ", "description", buf);
     if (!cancel)
         elem(b, "    ", "instruction", ro ? "Apleaca-te, acopera-te, tine-te! Departe de ferestre; nu iesi pana nu se opreste."
                                           : "Drop, Cover, Hold On! Stay away from windows; do not go outside until the shaking stops.");
-    static const char *const names[] = { "Magnitude", "MagnitudeType", "DepthKm", "OriginTime", "Latitude", "Longitude" };
-    char vals[6][48];
+    static const char *const names[] = { "Magnitude", "MagnitudeType", "DepthKm", "OriginTime", "Latitude",
+                                         "Longitude", "IntensityModel", "TectonicRegime" };
+    char vals[8][48];
     snprintf(vals[0], sizeof vals[0], "%.1f", e->mag);
     snprintf(vals[1], sizeof vals[1], "%s", e->mag_type[0] ? e->mag_type : "unknown");
     snprintf(vals[2], sizeof vals[2], "%.1f", e->depth_km);
     snprintf(vals[3], sizeof vals[3], "%s", t);
     snprintf(vals[4], sizeof vals[4], "%.4f", e->lat);
     snprintf(vals[5], sizeof vals[5], "%.4f", e->lon);
-    for (int i = 0; i < 6; i++) {
+    snprintf(vals[6], sizeof vals[6], "%s", qc_ipe_model_name(m->model));
+    snprintf(vals[7], sizeof vals[7], "%s", m->regime ? m->regime : "unknown");
+    for (int i = 0; i < 8; i++) {
         put(b, "    <parameter>\n");
         elem(b, "      ", "valueName", names[i]);
         elem(b, "      ", "value", vals[i]);
@@ -163,9 +191,27 @@ static void info(sbuf_t *b, const qc_cap_msg_t *m, bool ro)
     }
     put(b, "    <area>\n");
     elem(b, "      ", "areaDesc", place);
-    /* circle: "lat,lon radius" in WGS 84 degrees and kilometres (3.2.4) */
-    snprintf(buf, sizeof buf, "%.4f,%.4f %.1f", e->lat, e->lon, radius > 0 ? radius : 1.0);
-    elem(b, "      ", "circle", buf);
+    if (qc_ipe_model_isotropic(m->model) || radius <= 0) {
+        /* circle: "lat,lon radius" in WGS 84 degrees and kilometres (3.2.4) */
+        snprintf(buf, sizeof buf, "%.4f,%.4f %.1f", e->lat, e->lon, radius > 0 ? radius : 1.0);
+        elem(b, "      ", "circle", buf);
+    } else {
+        /* polygon: the reach along each bearing, "lat,lon" pairs, the first
+         * repeated last (3.2.4: at least four pairs, closed) */
+        char poly[QC_CAP_BEARINGS * 24 + 32];
+        size_t n = 0;
+        for (int k = 0; k <= QC_CAP_BEARINGS && n < sizeof poly; k++) {
+            int i = k % QC_CAP_BEARINGS;
+            double la = e->lat, lo = e->lon;
+            if (reach[i] > 0)
+                qc_geo_destination(e->lat, e->lon, 360.0 * i / QC_CAP_BEARINGS, reach[i], &la, &lo);
+            int w = snprintf(poly + n, sizeof poly - n, "%s%.4f,%.4f", k ? " " : "", la, lo);
+            if (w < 0)
+                break;
+            n += (size_t)w;
+        }
+        elem(b, "      ", "polygon", poly);
+    }
     put(b, "    </area>\n");
     put(b, "  </info>\n");
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "qc/event.h"
+#include "qc/ipe.h"
 #include "qc/msg.h"
 
 typedef struct qc_cap_msg {
@@ -20,6 +21,8 @@ typedef struct qc_cap_msg {
     const char *sender_name;
     const char *references;      /* "sender,identifier,sent ..." of earlier revisions, or NULL */
     bool exercise;               /* a drill: status Exercise */
+    qc_ipe_model_t model;        /* the intensity model the alert was decided with */
+    const char *regime;          /* its tectonic regime (qc_regime_name), or NULL */
 } qc_cap_msg_t;
 /** @returns the XML (malloc'd, caller frees) and its length, or NULL. */
 char *qc_cap_build(const qc_cap_msg_t *m, size_t *len);

@@ -36,3 +36,34 @@ double qc_geo_hypo_km(double epi_km, double depth_km)
         return NAN;
     return hypot(epi_km, depth_km);
 }
+
+/* Spherical trigonometry: the forward azimuth and the direct problem on the
+ * sphere (e.g. Snyder, J. P. (1987), Map Projections: A Working Manual,
+ * USGS Professional Paper 1395, equations 5-4b and 5-5/5-6). */
+double qc_geo_azimuth_deg(double lat1, double lon1, double lat2, double lon2)
+{
+    double phi1 = lat1 * QC_GEO_DEG2RAD, phi2 = lat2 * QC_GEO_DEG2RAD;
+    double dlam = (lon2 - lon1) * QC_GEO_DEG2RAD;
+    double y = sin(dlam) * cos(phi2);
+    double x = cos(phi1) * sin(phi2) - sin(phi1) * cos(phi2) * cos(dlam);
+    if (x == 0.0 && y == 0.0)
+        return 0.0;
+    double az = atan2(y, x) / QC_GEO_DEG2RAD;
+    return az < 0.0 ? az + 360.0 : az;
+}
+
+void qc_geo_destination(double lat, double lon, double az_deg, double dist_km, double *lat2, double *lon2)
+{
+    double phi1 = lat * QC_GEO_DEG2RAD, lam1 = lon * QC_GEO_DEG2RAD;
+    double th = az_deg * QC_GEO_DEG2RAD, d = dist_km / QC_EARTH_RADIUS_KM;
+    double sphi2 = sin(phi1) * cos(d) + cos(phi1) * sin(d) * cos(th);
+    if (sphi2 > 1.0)
+        sphi2 = 1.0;
+    if (sphi2 < -1.0)
+        sphi2 = -1.0;
+    double phi2 = asin(sphi2);
+    double lam2 = lam1 + atan2(sin(th) * sin(d) * cos(phi1), cos(d) - sin(phi1) * sphi2);
+    double l = fmod(lam2 / QC_GEO_DEG2RAD + 540.0, 360.0) - 180.0;
+    *lat2 = phi2 / QC_GEO_DEG2RAD;
+    *lon2 = l;
+}

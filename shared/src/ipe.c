@@ -53,6 +53,7 @@
  * against absurd inputs. */
 #include "qc/ipe.h"
 #include "qc/geo.h"
+#include "ipe_models.h"
 
 #include <math.h>
 
@@ -140,4 +141,159 @@ const char *qc_ipe_mmi_roman(double mmi)
     static const char *const r[] = { "I", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X" };
     long i = isfinite(mmi) ? lround(mmi) : 1;
     return r[i < 1 ? 1 : i > 10 ? 10 : i];
+}
+
+/* ---- models per tectonic regime ---- */
+
+typedef struct model {
+    const char *name, *citation;
+    /* unclamped median at epicentral distance epi_km, bearing az_deg from
+     * the epicentre to the site (site given too, for regional terms) */
+    double (*median)(const qc_quake_t *q, double epi_km, double az_deg, double lat, double lon);
+    bool isotropic; /* median depends on epi_km only, and falls with it */
+} model_t;
+
+static double aww12_median(const qc_quake_t *q, double epi_km, double az_deg, double lat, double lon)
+{
+    (void)az_deg, (void)lat, (void)lon;
+    return aww12_mmi(q->mag, qc_geo_hypo_km(epi_km, q->depth_km));
+}
+
+static const model_t models[QC_IPE_MODEL_COUNT] = {
+    [QC_IPE_AWW12] = { "AWW2012", "Allen, Wald & Worden (2012), J. Seismol. 16, 409-433, hypocentral-distance IPE",
+                       aww12_median, true },
+    [QC_IPE_VRANCEA] = { QC_IPE_VRANCEA_NAME, QC_IPE_VRANCEA_CITATION, qc_ipe_vrancea_median, false },
+    [QC_IPE_INTRASLAB] = { QC_IPE_INTRASLAB_NAME, QC_IPE_INTRASLAB_CITATION, qc_ipe_intraslab_median, true },
+    [QC_IPE_STABLE] = { QC_IPE_STABLE_NAME, QC_IPE_STABLE_CITATION, qc_ipe_stable_median, true },
+};
+
+qc_ipe_model_t qc_ipe_model_for(qc_regime_t g)
+{
+    switch (g) {
+    case QC_REGIME_VRANCEA:
+        return QC_IPE_VRANCEA;
+    case QC_REGIME_INTRASLAB:
+        return QC_IPE_INTRASLAB;
+    case QC_REGIME_STABLE:
+        return QC_IPE_STABLE;
+    default:
+        return QC_IPE_AWW12;
+    }
+}
+
+const char *qc_ipe_model_name(qc_ipe_model_t m)
+{
+    return (unsigned)m < QC_IPE_MODEL_COUNT ? models[m].name : "unknown";
+}
+
+bool qc_ipe_reaches(double mmi, double min_mmi)
+{
+    return mmi >= min_mmi - QC_IPE_THRESHOLD_MARGIN; /* false for NaN */
+}
+
+bool qc_ipe_model_isotropic(qc_ipe_model_t m)
+{
+    return (unsigned)m < QC_IPE_MODEL_COUNT ? models[m].isotropic : true;
+}
+
+const char *qc_ipe_model_citation(qc_ipe_model_t m)
+{
+    return (unsigned)m < QC_IPE_MODEL_COUNT ? models[m].citation : "";
+}
+
+static bool quake_valid(const qc_quake_t *q)
+{
+    return q && (unsigned)q->model < QC_IPE_MODEL_COUNT && qc_geo_valid(q->lat, q->lon) &&
+           isfinite(q->mag) && isfinite(q->depth_km) && q->depth_km >= 0.0;
+}
+
+static double clamp_mmi(double v)
+{
+    if (isnan(v))
+        return v;
+    return v < QC_IPE_MMI_MIN ? QC_IPE_MMI_MIN : v > QC_IPE_MMI_MAX ? QC_IPE_MMI_MAX : v;
+}
+
+static double median_at(const qc_quake_t *q, double lat, double lon)
+{
+    double epi = qc_geo_distance_km(q->lat, q->lon, lat, lon);
+    double az = qc_geo_azimuth_deg(q->lat, q->lon, lat, lon);
+    return models[q->model].median(q, epi, az, lat, lon);
+}
+
+double qc_ipe_at(const qc_quake_t *q, double lat, double lon)
+{
+    if (!quake_valid(q) || !qc_geo_valid(lat, lon))
+        return NAN;
+    return clamp_mmi(median_at(q, lat, lon));
+}
+
+/* Samples per side of a cell for a model that is not a function of
+ * distance alone, and the margin added for what falls between samples: a
+ * 0.25 degree cell sampled 9 x 9 has samples ~3.5 km apart, where these
+ * models change by well under 0.1 intensity units per km beyond 10 km. */
+#define QC_IPE_CELL_SAMPLES 9
+#define QC_IPE_CELL_MARGIN 0.25
+/* For a distance-only model the nearest point of the lat/lon box is
+ * nearest in the plane of degrees, which a great circle can beat by metres
+ * (it bulges poleward): a hundredth of a unit covers that. */
+#define QC_IPE_CELL_EPS 0.01
+
+double qc_ipe_cell_max(const qc_quake_t *q, double lat0, double lon0, double size_deg)
+{
+    if (!quake_valid(q) || !isfinite(lat0) || !isfinite(lon0) || !(size_deg > 0))
+        return NAN;
+    /* the point of the cell nearest the epicentre */
+    double la = q->lat < lat0 ? lat0 : q->lat > lat0 + size_deg ? lat0 + size_deg : q->lat;
+    double lo = q->lon < lon0 ? lon0 : q->lon > lon0 + size_deg ? lon0 + size_deg : q->lon;
+    if (la > 90.0)
+        la = 90.0;
+    if (lo > 180.0)
+        lo = 180.0;
+    double best = median_at(q, la, lo);
+    if (!models[q->model].isotropic) {
+        for (int i = 0; i < QC_IPE_CELL_SAMPLES; i++)
+            for (int j = 0; j < QC_IPE_CELL_SAMPLES; j++) {
+                double sla = lat0 + size_deg * i / (QC_IPE_CELL_SAMPLES - 1);
+                double slo = lon0 + size_deg * j / (QC_IPE_CELL_SAMPLES - 1);
+                if (!qc_geo_valid(sla, slo))
+                    continue;
+                double v = median_at(q, sla, slo);
+                if (v > best)
+                    best = v;
+            }
+        best += QC_IPE_CELL_MARGIN;
+    } else {
+        best += QC_IPE_CELL_EPS;
+    }
+    return clamp_mmi(best);
+}
+
+double qc_ipe_reach_km(const qc_quake_t *q, double az_deg, double mmi, double max_km)
+{
+    if (!quake_valid(q) || !isfinite(az_deg) || !isfinite(mmi) || !(max_km > 0))
+        return NAN;
+    /* A model with a regional term need not fall monotonically along a
+     * bearing (Vrancea shakes Bucharest harder than places nearer the
+     * epicentre), so walk the whole bearing in 5 km steps, keep the last
+     * step that reaches @p mmi, and bisect the step after it. */
+    const double step = 5.0;
+    double last = -1.0, la, ln;
+    for (double d = 0.0; d <= max_km; d += step) {
+        qc_geo_destination(q->lat, q->lon, az_deg, d, &la, &ln);
+        if (qc_ipe_at(q, la, ln) >= mmi)
+            last = d;
+    }
+    if (last < 0.0 || last + step > max_km)
+        return last < 0.0 ? -1.0 : last;
+    double lo = last, hi = last + step;
+    while (hi - lo > 0.1) {
+        double mid = (lo + hi) / 2.0;
+        qc_geo_destination(q->lat, q->lon, az_deg, mid, &la, &ln);
+        if (qc_ipe_at(q, la, ln) >= mmi)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }

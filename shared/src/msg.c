@@ -2,6 +2,7 @@
  * quake.dlq and quake.notices. Maps with short keys: a reader skips keys it does not know,
  * so a newer writer can add fields without breaking older readers. */
 #include "qc/msg.h"
+#include "qc/ipe.h"
 #include "qc/err.h"
 #include "qc/mpcheck.h"
 
@@ -213,7 +214,7 @@ int qc_msg_job_pack(const qc_msg_job_t *m, msgpack_sbuffer *buf)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 16);
+    msgpack_pack_map(&pk, 17);
     kv_int(&pk, "v", QC_MSG_VERSION);
     kv_str(&pk, "a", m->alert_id);
     kv_int(&pk, "r", m->rev);
@@ -225,6 +226,7 @@ int qc_msg_job_pack(const qc_msg_job_t *m, msgpack_sbuffer *buf)
     kv_dbl(&pk, "lon", m->lon);
     kv_dbl(&pk, "dep", m->depth_km);
     kv_dbl(&pk, "mag", m->mag);
+    kv_int(&pk, "gm", m->model);
     kv_key(&pk, "pm");
     if (isfinite(m->prev_mag))
         msgpack_pack_double(&pk, m->prev_mag);
@@ -247,7 +249,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
         rc = check_version(&r, err, errsz);
     if (rc)
         goto done;
-    int64_t slot = 0, kind = 0, rev = 0;
+    int64_t slot = 0, kind = 0, rev = 0, model = 0;
     if (get_str(&r, "a", out->alert_id, sizeof out->alert_id, true) || get_int(&r, "r", &rev, false) ||
         rev < 0 || rev > 1000 ||
         get_str(&r, "e", out->event_id, sizeof out->event_id, false) ||
@@ -255,6 +257,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
         get_int(&r, "k", &kind, false) || get_dbl(&r, "lat", &out->lat, true) ||
         get_dbl(&r, "lon", &out->lon, true) || get_dbl(&r, "dep", &out->depth_km, true) ||
         get_dbl(&r, "mag", &out->mag, true) || get_dbl(&r, "pm", &out->prev_mag, false) ||
+        get_int(&r, "gm", &model, false) || model < 0 || model >= QC_IPE_MODEL_COUNT ||
         get_int(&r, "ot", &out->origin_ms, true) || get_int(&r, "dl", &out->deadline_ms, false) ||
         get_int(&r, "is", &out->issued_ms, false) ||
         get_str(&r, "place", out->place, sizeof out->place, false) || slot < 0 || slot > 1000000 ||
@@ -266,6 +269,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
     }
     out->slot = (int)slot;
     out->rev = (int)rev;
+    out->model = (int)model;
     out->kind = (qc_job_kind_t)kind;
 done:
     msgpack_unpacked_destroy(&r.u);

@@ -105,6 +105,29 @@ static void test_hypo(void)
     CHECK(isnan(qc_geo_hypo_km(NAN, INFINITY)));
 }
 
-QC_TESTS(QC_CASE(test_bucharest_cluj), QC_CASE(test_exact_arcs), QC_CASE(test_zero_distance),
+/* Azimuth and destination agree with the distance: going d km along the
+ * bearing to a point lands on it; cardinal bearings on the sphere. */
+static void test_azimuth_destination(void)
+{
+    CHECK_NEAR(qc_geo_azimuth_deg(0, 0, 10, 0), 0.0, 1e-9);
+    CHECK_NEAR(qc_geo_azimuth_deg(0, 0, 0, 10), 90.0, 1e-9);
+    CHECK_NEAR(qc_geo_azimuth_deg(0, 0, -10, 0), 180.0, 1e-9);
+    CHECK_NEAR(qc_geo_azimuth_deg(0, 0, 0, -10), 270.0, 1e-9);
+    /* Vrancea 1977 epicentre to Bucharest: south-west, about 160 km */
+    double az = qc_geo_azimuth_deg(45.77, 26.76, 44.4268, 26.1025);
+    double d = qc_geo_distance_km(45.77, 26.76, 44.4268, 26.1025);
+    CHECK(az > 195 && az < 205);
+    CHECK(d > 155 && d < 162);
+    double la, lo;
+    qc_geo_destination(45.77, 26.76, az, d, &la, &lo);
+    CHECK_NEAR(la, 44.4268, 1e-6);
+    CHECK_NEAR(lo, 26.1025, 1e-6);
+    /* across the antimeridian, longitude wraps into [-180, 180) */
+    qc_geo_destination(0, 179.5, 90, 111.195, &la, &lo);
+    CHECK_NEAR(la, 0.0, 1e-6);
+    CHECK_NEAR(lo, -179.5, 1e-3);
+}
+
+QC_TESTS(QC_CASE(test_azimuth_destination), QC_CASE(test_bucharest_cluj), QC_CASE(test_exact_arcs), QC_CASE(test_zero_distance),
          QC_CASE(test_antipodes), QC_CASE(test_valid), QC_CASE(test_invalid_distance_is_nan),
          QC_CASE(test_hypo))

@@ -41,6 +41,7 @@ typedef struct qc_msg_job {
     int rev;              /**< alert revision: 0 the alert, 1.. upward revisions */
     qc_job_kind_t kind;
     double lat, lon, depth_km, mag;
+    int model;            /**< qc_ipe_model_t the processor chose; absent: 0 (AWW2012) */
     double prev_mag;      /**< for updates: who had already been reached; NAN if none */
     int64_t origin_ms;
     int64_t deadline_ms;  /**< wall clock: after this, a warning is noise */
