@@ -17,6 +17,7 @@ readable message when something is not as expected.
 """
 
 import json
+import math
 import os
 import sys
 import time
@@ -369,6 +370,28 @@ def classify(subscribers, event, margin=BORDERLINE_MMI):
         elif diff > 0:
             expected.add(s["id"])
     return expected, borderline
+
+
+ROMAN = ("I", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
+
+
+def intensity_counts(subscribers, event, ledger):
+    """Per predicted intensity as people read it (the rounded numeral, by
+    tools/qc_ipe.py): how many subscribers are there, and how many the sink
+    received. {"VII": {"subscribers": n, "notified": k}, ...}, strongest
+    first; intensities below II are left out."""
+    out = {}
+    for s in subscribers:
+        level = qc_ipe.mmi_at(event["mag"], event["depth_km"], event["lat"],
+                              event["lon"], s["lat"], s["lon"])
+        r = ROMAN[max(1, min(10, int(math.floor(level + 0.5))))]
+        if r == "I":
+            continue
+        c = out.setdefault(r, {"subscribers": 0, "notified": 0})
+        c["subscribers"] += 1
+        c["notified"] += s["id"] in ledger
+    order = {r: i for i, r in enumerate(ROMAN)}
+    return dict(sorted(out.items(), key=lambda kv: -order[kv[0]]))
 
 
 def tally(ledger, expected, borderline, targeted, t0_ms):

@@ -26,6 +26,8 @@ def test_vrancea_1977_reaches_everyone_once(stack, sink):
     assert ev["event_id"] == "demo-vrancea-1977"
     assert abs(ev["magnitude"] - 7.4) < 1e-6 and abs(ev["depth_km"] - 94.0) < 1e-6
     assert ev["origin_time"].endswith("Z")
+    # the Vrancea source has a model of its own, named in the decision
+    assert ev["regime"] == "vrancea" and ev["model"] == "VACAREANU2015+WGRW12", ev
     alert = ev["alert_id"]
     st = wait_alert_complete(stack, alert)
 
@@ -43,7 +45,9 @@ def test_vrancea_1977_reaches_everyone_once(stack, sink):
     assert result["unexpected"] == 0
     assert len(full) == st["targeted"] == st["notified"]
     assert "fan-lisbon" not in ledger and "fan-oslo" not in ledger
-    assert len(expected) > 2500  # most of Romania feels a deep M7.4
+    # most of Romania in front of the Carpathian arc feels a deep M7.4
+    # (behind it, in Transylvania, the model attenuates faster)
+    assert len(expected) > 2000
     summary = lib.sink_summary(sink, alert)
     assert summary["bad_signature"] == 0 and summary["duplicate_id_mismatch"] == 0
 

@@ -11,9 +11,11 @@ import uuid
 from conftest import SECRET, lib, wait_alert_complete, wait_until
 
 VRANCEA = (45.77, 26.76, 94.0)
-# Predicted MMI (Allen, Wald & Worden 2012, tools/qc_ipe.py) at these towns:
-# M6.5: Bucharest 4.2, Cluj 3.6, Timisoara 3.0; M7.0: 4.9, 4.3, 3.7.
-TOWNS = {"buc": (44.4268, 26.1025), "cluj": (46.7712, 23.6236), "tim": (45.7489, 21.2087)}
+# Predicted MMI (the Vrancea model, tools/qc_ipe.py) at these towns, and
+# their subscribers' thresholds (met from threshold - 0.5):
+# M6.5: Bucharest 5.2 (threshold IV), Brasov 4.2 (V), Timisoara 1.0 (IV);
+# M7.0: 6.1, 4.8, 1.3. Brasov lies behind the Carpathian arc.
+TOWNS = {"buc": (44.4268, 26.1025, 4), "bra": (45.6427, 25.5887, 5), "tim": (45.7489, 21.2087, 4)}
 
 
 def quake(net, code, mag, origin_ms, updated_ms, status="reviewed", dlat=0.0):
@@ -50,7 +52,7 @@ def cap(stack, alert):
 def test_alert_update_second_source_and_retraction(stack, sink):
     tag = uuid.uuid4().hex[:8]
     ids = {t: ["rv-%s-%s-%d" % (tag, t, k) for k in range(3)] for t in TOWNS}
-    lines = [(json.dumps({"id": i, "lat": TOWNS[t][0], "lon": TOWNS[t][1], "lang": "ro",
+    lines = [(json.dumps({"id": i, "lat": TOWNS[t][0], "lon": TOWNS[t][1], "min_mmi": TOWNS[t][2], "lang": "ro",
                           "channels": {"webhook": {"url": sink + "/hook", "secret": SECRET}}}) + "\n").encode()
              for t in ids for i in ids[t]]
     lib.import_subscribers(stack.api, stack.token, lines)
@@ -66,16 +68,16 @@ def test_alert_update_second_source_and_retraction(stack, sink):
     wait_until(lambda: all(counts(sink, alert, ids["buc"]).values()), 20, 0.1, "Bucharest warned")
     c = counts(sink, alert, everyone)
     assert all(c[i] == 1 for i in ids["buc"]), c
-    assert not any(c[i] for i in ids["cluj"] + ids["tim"]), c
+    assert not any(c[i] for i in ids["bra"] + ids["tim"]), c
     wait_until(lambda: cap(stack, alert)[0] == "Alert", 10, 0.1, "the CAP alert")
 
-    # 2. Raised to M7.0: Cluj is newly reached; Bucharest is not warned again.
+    # 2. Raised to M7.0: Brasov is newly reached; Bucharest is not warned again.
     ev = post(stack, quake("us", code, 7.0, origin, origin + 5000))
     assert ev["decision"] == "update" and ev["alert_id"] == alert, ev
     wait_alert_complete(stack, alert)
-    wait_until(lambda: all(counts(sink, alert, ids["cluj"]).values()), 20, 0.1, "Cluj warned")
+    wait_until(lambda: all(counts(sink, alert, ids["bra"]).values()), 20, 0.1, "Brasov warned")
     c = counts(sink, alert, everyone)
-    assert all(c[i] == 1 for i in ids["buc"] + ids["cluj"]), c
+    assert all(c[i] == 1 for i in ids["buc"] + ids["bra"]), c
     assert not any(c[i] for i in ids["tim"]), c
     kind, refs = wait_until(lambda: (lambda r: r if r[0] == "Update" else None)(cap(stack, alert)), 10, 0.1, "CAP")
     assert len(refs) == 1 and ",quakecast-%s-0," % alert in refs[0], refs
@@ -94,7 +96,7 @@ def test_alert_update_second_source_and_retraction(stack, sink):
     ev = post(stack, quake("us", code, 7.0, origin, origin + 9000, status="deleted"))
     assert ev["decision"] == "cancel" and ev["alert_id"] == alert, ev
     wait_alert_complete(stack, alert)
-    warned = ids["buc"] + ids["cluj"]
+    warned = ids["buc"] + ids["bra"]
     wait_until(lambda: all(v == 2 for v in counts(sink, alert, warned).values()), 20, 0.1, "the cancellations")
     c = counts(sink, alert, everyone)
     assert all(c[i] == 2 for i in warned) and not any(c[i] for i in ids["tim"]), c
