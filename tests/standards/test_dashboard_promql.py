@@ -15,7 +15,7 @@ import subprocess
 
 import yaml
 
-from tools import REPO, promtool
+from validators import REPO, promtool
 
 DASHBOARD = os.path.join(REPO, "helm", "quakecast", "files", "grafana-dashboard.json")
 

@@ -10,7 +10,7 @@ to refuse the file, so the check cannot silently stop checking."""
 import os
 import subprocess
 
-from tools import REPO, venv_tool
+from validators import REPO, venv_tool
 
 SPEC = os.path.join(REPO, "docs", "openapi.yaml")
 FIXED = "description: 'https; no private, loopback or link-local hosts'"
