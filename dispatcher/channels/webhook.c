@@ -1,5 +1,6 @@
 /* channels/webhook.c: signed webhooks (Standard Webhooks: webhook-id,
- * webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>").
+ * webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>", one per
+ * active secret during a rotation).
  * 2xx = handed off; 408, 425, 429 and 5xx are transient; other 4xx are
  * permanent (the receiver refuses this message for good). */
 #include <math.h>
@@ -233,6 +234,18 @@ static size_t notice_body(const qc_send_t *s, char *buf, size_t bufsz)
     return b.len;
 }
 
+/* "v1,<base64>" of the message under the "whsec_..." @p secret.
+ * @returns 0 or -1. */
+static int webhook_sign(const char *secret, const char *msg_id, int64_t ts, const char *body, size_t bodylen,
+                        char out[QC_SIGN_V1_LEN])
+{
+    unsigned char key[128];
+    int keylen = qc_sign_secret_decode(secret, key, sizeof key);
+    if (keylen <= 0 || qc_sign_v1(key, (size_t)keylen, msg_id, ts, body, bodylen, out))
+        return -1;
+    return 0;
+}
+
 static int webhook_send(qc_disp_t *d, void *state, qc_send_t *s)
 {
     (void)state;
@@ -243,15 +256,21 @@ static int webhook_send(qc_disp_t *d, void *state, qc_send_t *s)
     size_t jl = s->subject ? notice_body(s, json, sizeof json) : webhook_body(s, json, sizeof json);
     if (!jl)
         return -1;
-    unsigned char key[128];
-    int keylen = qc_sign_secret_decode(sub->webhook_secret, key, sizeof key);
-    char sig[QC_SIGN_V1_LEN];
-    if (keylen <= 0 || qc_sign_v1(key, (size_t)keylen, s->idem_key, ts, json, jl, sig))
+    /* Standard Webhooks 1.0.0 (spec/standard-webhooks.md, "Webhook
+     * headers"): webhook-signature is a space-delimited list so that a
+     * secret can be rotated with no downtime: the message is signed with
+     * the current key and, for a set period, the old one, and the
+     * consumer accepts it if any signature matches. */
+    char sig[QC_SIGN_V1_LEN], prev_sig[QC_SIGN_V1_LEN];
+    if (webhook_sign(sub->webhook_secret, s->idem_key, ts, json, jl, sig))
         return -1;
-    char h_id[200], h_ts[64], h_sig[96];
+    bool rotating = sub->webhook_prev_secret[0] && ts < sub->webhook_prev_until;
+    if (rotating && webhook_sign(sub->webhook_prev_secret, s->idem_key, ts, json, jl, prev_sig))
+        return -1;
+    char h_id[200], h_ts[64], h_sig[32 + 2 * QC_SIGN_V1_LEN];
     snprintf(h_id, sizeof h_id, "webhook-id: %s", s->idem_key);
     snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)ts);
-    snprintf(h_sig, sizeof h_sig, "webhook-signature: %s", sig);
+    snprintf(h_sig, sizeof h_sig, "webhook-signature: %s%s%s", sig, rotating ? " " : "", rotating ? prev_sig : "");
     const char *headers[] = { "Content-Type: application/json", h_id, h_ts, h_sig, "User-Agent: quakecast/0.1", NULL };
     /* httpc copies the body. */
     return qc_httpc_request(d->http, "POST", sub->webhook_url, headers, json, jl, on_http_done, s);

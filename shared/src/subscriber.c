@@ -325,6 +325,23 @@ int qc_subscriber_from_json(const json_t *doc, const qc_sub_policy_t *policy,
                 qc_sign_secret_decode(out->webhook_secret, key, sizeof key) < 16)
                 FAIL("invalid_webhook", "channels.webhook.secret",
                      "webhook secret must be whsec_ followed by base64 of at least 16 bytes");
+            const json_t *prev = json_object_get(c, "previous_secret");
+            const json_t *until = json_object_get(c, "previous_secret_until");
+            if (prev && !json_is_null(prev)) {
+                if (!copy_str(out->webhook_prev_secret, sizeof out->webhook_prev_secret, prev) ||
+                    qc_sign_secret_decode(out->webhook_prev_secret, key, sizeof key) < 16)
+                    FAIL("invalid_webhook", "channels.webhook.previous_secret",
+                         "previous_secret must be whsec_ followed by base64 of at least 16 bytes");
+                /* A bound is required: a forgotten old secret must not stay
+                 * valid for ever. */
+                if (!json_is_integer(until) || json_integer_value(until) <= 0)
+                    FAIL("invalid_webhook", "channels.webhook.previous_secret_until",
+                         "previous_secret_until must be a positive integer (Unix seconds)");
+                out->webhook_prev_until = json_integer_value(until);
+            } else if (until && !json_is_null(until)) {
+                FAIL("invalid_webhook", "channels.webhook.previous_secret_until",
+                     "previous_secret_until needs previous_secret");
+            }
             break;
         }
         case QC_CH_SMS:
@@ -375,8 +392,14 @@ json_t *qc_subscriber_to_json(const qc_subscriber_t *s)
     json_t *ch = json_object();
     if (!ch)
         return NULL;
-    if (s->channels & (1u << QC_CH_WEBHOOK))
-        json_object_set_new(ch, "webhook", json_pack("{s:s,s:s}", "url", s->webhook_url, "secret", s->webhook_secret));
+    if (s->channels & (1u << QC_CH_WEBHOOK)) {
+        json_t *wh = json_pack("{s:s,s:s}", "url", s->webhook_url, "secret", s->webhook_secret);
+        if (wh && s->webhook_prev_secret[0]) {
+            json_object_set_new(wh, "previous_secret", json_string(s->webhook_prev_secret));
+            json_object_set_new(wh, "previous_secret_until", json_integer((json_int_t)s->webhook_prev_until));
+        }
+        json_object_set_new(ch, "webhook", wh);
+    }
     if (s->channels & (1u << QC_CH_SMS))
         json_object_set_new(ch, "sms", json_pack("{s:s}", "phone", s->sms_phone));
     if (s->channels & (1u << QC_CH_EMAIL))
@@ -397,9 +420,15 @@ json_t *qc_subscriber_to_json(const qc_subscriber_t *s)
                      "lang", s->lang, "min_mmi", s->min_mmi, "channels", ch);
 }
 
-/* ---- packed record: [v, id, lat, lon, lang, min_mmi, channels, fields...] ----
+/* ---- packed record: [v, id, lat, lon, lang, min_mmi, channels, fields...,
+ *                      extras...] ----
  * channels is the bit mask; the fields of each set channel follow in
- * qc_channel_t order, so a record carries no key names. */
+ * qc_channel_t order, so a record carries no key names. Optional extras
+ * come after every channel field, so that records written before they
+ * existed read as before and readers from before them (which stop after
+ * the channel fields) still read new records: today only the webhook's
+ * previous secret and its end (str, int), present when a rotation is under
+ * way. */
 
 static void pack_str(msgpack_packer *pk, const char *s)
 {
@@ -416,6 +445,9 @@ int qc_subscriber_pack(const qc_subscriber_t *s, msgpack_sbuffer *buf)
     unsigned ch = s->channels;
     nfields += (ch >> QC_CH_PUSH & 1) * 2 + (ch >> QC_CH_WEBHOOK & 1) * 2 + (ch >> QC_CH_TELEGRAM & 1) +
                (ch >> QC_CH_SMS & 1) + (ch >> QC_CH_EMAIL & 1);
+    bool rotating = (ch & (1u << QC_CH_WEBHOOK)) && s->webhook_prev_secret[0];
+    if (rotating)
+        nfields += 2;
     if (msgpack_pack_array(&pk, 7 + nfields))
         return QC_ERR_NOMEM;
     msgpack_pack_uint8(&pk, QC_SUB_RECORD_VERSION);
@@ -446,6 +478,10 @@ int qc_subscriber_pack(const qc_subscriber_t *s, msgpack_sbuffer *buf)
         pack_str(&pk, s->sms_phone);
     if (ch & (1u << QC_CH_EMAIL))
         pack_str(&pk, s->email);
+    if (rotating) {
+        pack_str(&pk, s->webhook_prev_secret);
+        msgpack_pack_int64(&pk, s->webhook_prev_until);
+    }
     return 0;
 }
 
@@ -526,6 +562,17 @@ int qc_subscriber_unpack(const char *data, size_t len, qc_subscriber_t *out, cha
             goto done;
         }
         i++;
+    }
+    /* Extras (see qc_subscriber_pack); anything after them is from a newer
+     * writer and ignored. */
+    if ((out->channels & (1u << QC_CH_WEBHOOK)) && i < n) {
+        if (i + 1 >= n || get_str(&a[i], out->webhook_prev_secret, sizeof out->webhook_prev_secret) ||
+            (a[i + 1].type != MSGPACK_OBJECT_POSITIVE_INTEGER && a[i + 1].type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
+            (a[i + 1].type == MSGPACK_OBJECT_POSITIVE_INTEGER && a[i + 1].via.u64 > INT64_MAX)) {
+            snprintf(err, errsz, "record webhook previous secret invalid");
+            goto done;
+        }
+        out->webhook_prev_until = a[i + 1].via.i64;
     }
     rc = 0;
 done:

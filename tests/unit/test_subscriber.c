@@ -113,6 +113,113 @@ static void test_record_round_trip(void)
     CHECK(qc_subscriber_unpack("\xc1", 1, &back, err, sizeof err) != 0);
 }
 
+/* Secret rotation: previous_secret + previous_secret_until, validated,
+ * carried after every channel field, so that a record without a rotation
+ * is byte for byte the old format and records already stored read as
+ * before. */
+#define ROT(extra) "{\"id\":\"rot-1\",\"lat\":44.4,\"lon\":26.1,\"channels\":{\"webhook\":{" \
+    "\"url\":\"https://example.org/h\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"" extra "}}}"
+#define OLD_SECRET "whsec_c2Vjb25kLXNvdXJjZS1rZXk="
+
+static void pack_str_raw(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* The record as writers before rotation existed packed it (and as its
+ * reader expects), built by hand: [1, id, lat, lon, lang, mmi, mask, url, secret]. */
+static void old_record(msgpack_sbuffer *sb, int extras)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 9 + (size_t)extras);
+    msgpack_pack_uint8(&pk, 1);
+    pack_str_raw(&pk, "rot-1");
+    msgpack_pack_float(&pk, 44.4f);
+    msgpack_pack_float(&pk, 26.1f);
+    pack_str_raw(&pk, "en");
+    msgpack_pack_uint8(&pk, 4);
+    msgpack_pack_uint8(&pk, 1u << QC_CH_WEBHOOK);
+    pack_str_raw(&pk, "https://example.org/h");
+    pack_str_raw(&pk, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    if (extras >= 1)
+        pack_str_raw(&pk, OLD_SECRET);
+    if (extras >= 2)
+        pack_str_raw(&pk, "not a time");
+}
+
+static void test_webhook_rotation(void)
+{
+    const char *f;
+    CHECK_STR(code_of(ROT(",\"previous_secret\":\"" OLD_SECRET "\",\"previous_secret_until\":1900000000"), &strict, &f), "ok");
+    CHECK_STR(code_of(ROT(",\"previous_secret\":\"" OLD_SECRET "\""), &strict, &f), "invalid_webhook");
+    CHECK_STR(f, "channels.webhook.previous_secret_until");
+    CHECK_STR(code_of(ROT(",\"previous_secret\":\"" OLD_SECRET "\",\"previous_secret_until\":\"tomorrow\""), &strict, &f),
+              "invalid_webhook");
+    CHECK_STR(code_of(ROT(",\"previous_secret_until\":1900000000"), &strict, &f), "invalid_webhook");
+    CHECK_STR(f, "channels.webhook.previous_secret_until");
+    CHECK_STR(code_of(ROT(",\"previous_secret\":\"whsec_c2hvcnQ=\",\"previous_secret_until\":1900000000"), &strict, &f),
+              "invalid_webhook");
+    CHECK_STR(f, "channels.webhook.previous_secret");
+    CHECK_STR(code_of(ROT(",\"previous_secret\":null,\"previous_secret_until\":null"), &strict, &f), "ok");
+
+    qc_subscriber_t s, back;
+    const char *code, *field;
+    char msg[128], err[128];
+    msgpack_sbuffer sb, old;
+    /* No rotation: exactly the old record. */
+    json_t *j = json_loads(ROT(""), 0, NULL);
+    CHECK_INT(qc_subscriber_from_json(j, &strict, &s, &code, &field, msg, sizeof msg), 0);
+    json_decref(j);
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_init(&old);
+    CHECK_INT(qc_subscriber_pack(&s, &sb), 0);
+    old_record(&old, 0);
+    CHECK(sb.size == old.size && !memcmp(sb.data, old.data, sb.size));
+    CHECK_INT(qc_subscriber_unpack(old.data, old.size, &back, err, sizeof err), 0);
+    CHECK_STR(back.webhook_prev_secret, "");
+    CHECK_INT((long)back.webhook_prev_until, 0);
+    msgpack_sbuffer_destroy(&sb);
+    msgpack_sbuffer_destroy(&old);
+
+    /* A rotation survives the record and the JSON round trips. */
+    j = json_loads(ROT(",\"previous_secret\":\"" OLD_SECRET "\",\"previous_secret_until\":1900000000"), 0, NULL);
+    CHECK_INT(qc_subscriber_from_json(j, &strict, &s, &code, &field, msg, sizeof msg), 0);
+    json_decref(j);
+    msgpack_sbuffer_init(&sb);
+    CHECK_INT(qc_subscriber_pack(&s, &sb), 0);
+    CHECK_INT(qc_subscriber_unpack(sb.data, sb.size, &back, err, sizeof err), 0);
+    CHECK_STR(back.webhook_secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    CHECK_STR(back.webhook_prev_secret, OLD_SECRET);
+    CHECK_INT((long)back.webhook_prev_until, 1900000000L);
+    /* with a dead mark too (what sub_mark_dead writes back) */
+    back.dead = 1u << QC_CH_WEBHOOK;
+    msgpack_sbuffer sb2;
+    msgpack_sbuffer_init(&sb2);
+    CHECK_INT(qc_subscriber_pack(&back, &sb2), 0);
+    CHECK_INT(qc_subscriber_unpack(sb2.data, sb2.size, &back, err, sizeof err), 0);
+    CHECK_STR(back.webhook_prev_secret, OLD_SECRET);
+    CHECK_INT((long)back.dead, (long)(1u << QC_CH_WEBHOOK));
+    msgpack_sbuffer_destroy(&sb2);
+    json_t *out = qc_subscriber_to_json(&back);
+    json_t *wh = json_object_get(json_object_get(out, "channels"), "webhook");
+    CHECK_STR(json_string_value(json_object_get(wh, "previous_secret")), OLD_SECRET);
+    CHECK_INT((long)json_integer_value(json_object_get(wh, "previous_secret_until")), 1900000000L);
+    json_decref(out);
+    for (size_t n = 0; n < sb.size; n++)
+        CHECK(qc_subscriber_unpack(sb.data, n, &back, err, sizeof err) != 0);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* Half an extra, or one of the wrong type, is refused. */
+    for (int extras = 1; extras <= 2; extras++) {
+        msgpack_sbuffer_init(&old);
+        old_record(&old, extras);
+        CHECK(qc_subscriber_unpack(old.data, old.size, &back, err, sizeof err) != 0);
+        msgpack_sbuffer_destroy(&old);
+    }
+}
+
 static void test_cells(void)
 {
     char c[32];
@@ -149,4 +256,5 @@ static void test_fuzz_regressions(void)
     }
 }
 
-QC_TESTS(QC_CASE(test_fuzz_regressions), QC_CASE(test_rules), QC_CASE(test_record_round_trip), QC_CASE(test_cells))
+QC_TESTS(QC_CASE(test_fuzz_regressions), QC_CASE(test_rules), QC_CASE(test_record_round_trip),
+         QC_CASE(test_webhook_rotation), QC_CASE(test_cells))

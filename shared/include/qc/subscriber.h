@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <msgpack.h>
@@ -33,6 +34,12 @@ typedef struct qc_subscriber {
                                   (unregistered token, blocked bot): not tried again */
     char webhook_url[1024];
     char webhook_secret[128];
+    /* Secret rotation (Standard Webhooks 1.0.0, "Webhook headers": the
+     * old key keeps signing for a set period, space-separated after the
+     * new one): the secret being replaced, still signed with while now <
+     * webhook_prev_until (Unix s). Empty when no rotation is under way. */
+    char webhook_prev_secret[128];
+    int64_t webhook_prev_until;
     char sms_phone[20];
     char email[255];
     char telegram_chat[32];
