@@ -63,6 +63,7 @@ struct qc_chunk {
 };
 
 typedef struct send_ctx {
+    struct send_ctx *prev, *next; /* d->sending */
     qc_send_t s;
     qc_subscriber_t sub;
     qc_item_t *item;
@@ -205,6 +206,35 @@ static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
     qc_sends_pump(it->c->d);
 }
 
+static void link_send(qc_disp_t *d, send_ctx_t *x)
+{
+    x->prev = NULL;
+    x->next = d->sending;
+    if (d->sending)
+        d->sending->prev = x;
+    d->sending = x;
+}
+
+static void unlink_send(qc_disp_t *d, send_ctx_t *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        d->sending = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+}
+
+void qc_sends_free_unanswered(qc_disp_t *d)
+{
+    while (d->sending) {
+        send_ctx_t *x = d->sending;
+        d->sending = x->next;
+        d->inflight--;
+        free(x);
+    }
+}
+
 static void start_send(qc_disp_t *d, qc_item_t *it)
 {
     qc_chunk_t *c = it->c;
@@ -257,7 +287,9 @@ static void start_send(qc_disp_t *d, qc_item_t *it)
     d->inflight++;
     qc_counter_add(d->m_sends_started, 1);
     qc_gauge_set(d->m_inflight, (double)d->inflight);
+    link_send(d, x); /* before: a synchronous driver answers inside send() */
     if (d->drivers[it->channel]->send(d, d->chstate[it->channel], &x->s)) {
+        unlink_send(d, x);
         d->inflight--;
         c->failed++;
         dead_letter(c, it->i, x->sub.id, qc_channel_name(it->channel), "send_failed_to_start", it->attempts);
@@ -320,6 +352,7 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
     qc_item_t *it = x->item;
     qc_chunk_t *c = it->c;
     qc_disp_t *d = c->d;
+    unlink_send(d, x);
     d->inflight--;
     qc_gauge_set(d->m_inflight, (double)d->inflight);
     qc_hist_observe(d->m_send_seconds, (double)(qc_mono_us() - x->started_us) / 1e6);

@@ -61,6 +61,9 @@ void qc_sends_pump(qc_disp_t *d);
 void qc_sends_stop(qc_disp_t *d);
 /** Stopping: gives up the chunk's sends waiting for a retry. */
 void qc_chunk_stop(qc_chunk_t *c);
+/** At exit, once the HTTP client is destroyed (it drops requests in
+ *  flight without answering): frees what those sends held. */
+void qc_sends_free_unanswered(qc_disp_t *d);
 /** The callbacks a rate limiter of the send queue needs (ready, waited). */
 void qc_sends_rl_ops(qc_disp_t *d, qc_rl_ops_t *ops);
 

@@ -159,6 +159,7 @@ struct qc_disp {
     long inflight;            /* sends started, not finished */
     long held_records;        /* records of claimed, not completed chunks */
     struct qc_send_item *queue_head, *queue_tail; /* chunk.c: sends waiting for an in-flight slot */
+    struct send_ctx *sending; /* chunk.c: sends in flight (freed at exit if never answered) */
     const struct qc_job_hooks *job_hooks; /* job.h: the loop's callbacks */
     qc_job_t *jobs;           /* active jobs (list) */
     qc_job_t *waiting;        /* jobs holding a lease, waiting for in-flight room */
@@ -168,6 +169,7 @@ struct qc_disp {
     struct event *heartbeat, *sigint, *sigterm, *kick, *grace;
     bool stopping;            /* SIGTERM seen: no new work, hand back what we hold */
     int64_t stop_started;     /* monotonic ms of the first SIGTERM */
+    bool exiting;             /* the loop was told to exit */
     /* metrics */
     qc_metrics_t *metrics;
     qc_series_t *m_jobs, *m_jobs_bad, *m_leases_granted, *m_leases_busy, *m_leases_expired;

@@ -127,7 +127,7 @@ static void job_finish(qc_job_t *j, const char *outcome, bool store)
         return;
     j->settled = true;
     int64_t next = store ? qc_offtrack_settle(d->offsets, j->partition, j->offset) : -1;
-    if (next >= 0)
+    if (next >= 0 && d->jobs_in)
         qc_kcons_store(d->jobs_in, j->topic, j->partition, next);
     qc_log(QC_LOG_DEBUG, "job_settled", "seg", j->msg.seg, "alert_id", j->msg.alert_id, "outcome", outcome, NULL);
     unlink_job(d, j);
@@ -345,6 +345,10 @@ static void hand_back(qc_job_t *j)
     qc_disp_t *d = j->d;
     if (j->handing_back || j->settled)
         return;
+    if (!d->producer) { /* the process is past its loop: Kafka is gone */
+        job_finish(j, "exiting", false);
+        return;
+    }
     if (j->msg.deadline_ms && qc_wall_ms() > j->msg.deadline_ms) {
         job_settle(j, "deadline_passed");
         return;
@@ -913,4 +917,14 @@ void qc_jobs_stop(qc_disp_t *d)
     qc_sends_stop(d);
     if (!d->jobs && d->job_hooks && d->job_hooks->drained)
         d->job_hooks->drained(d->job_hooks->user);
+}
+
+void qc_jobs_free_all(qc_disp_t *d)
+{
+    while (d->jobs) {
+        qc_job_t *j = d->jobs;
+        d->jobs = j->next;
+        job_free(j);
+    }
+    d->waiting = NULL;
 }

@@ -34,6 +34,9 @@ void qc_job_on_message(rd_kafka_message_t *msg, void *opaque);
  *  has the copy. hooks.drained says when nothing is left. Blocks for one
  *  metadata request (up to a second) to learn the partitions. */
 void qc_jobs_stop(qc_disp_t *d);
+/** At exit, once Redis and Kafka are gone (no reply comes any more):
+ *  frees every job still held, with its chunk. */
+void qc_jobs_free_all(qc_disp_t *d);
 /** Jobs not yet settled (the shutdown log). */
 long qc_jobs_count(const qc_disp_t *d);
 /** Redis went up or down: the fencing epoch is asked for again. */

@@ -152,6 +152,9 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 
 static void stop_now(qc_disp_t *d, const char *event)
 {
+    if (d->exiting)
+        return;
+    d->exiting = true;
     char ms[24], left[24];
     snprintf(ms, sizeof ms, "%lld", (long long)(qc_mono_ms() - d->stop_started));
     snprintf(left, sizeof left, "%ld", qc_jobs_count(d));
@@ -409,12 +412,19 @@ out:
     if (d.grace)
         event_free(d.grace);
     qc_httpd_destroy(d.httpd);
+    /* Delivery reports of hand-backs (the flush below) and Redis callbacks
+     * (failures, when the client is destroyed below) still reach jobs:
+     * they find no consumer or producer then and let go (job.c). */
     qc_kcons_destroy(d.jobs_in);
     qc_kcons_destroy(d.notices_in);
+    d.jobs_in = d.notices_in = NULL;
     qc_kprod_destroy(d.producer, 2000);
+    d.producer = NULL;
     qc_httpc_destroy(d.http);
+    qc_sends_free_unanswered(&d); /* exits on the grace or a second signal leave sends in flight */
     qc_notices_destroy(d.notices); /* after the HTTP client: no callback comes later */
     qc_redis_destroy(d.redis);
+    qc_jobs_free_all(&d);         /* after Redis: its failed replies have reached the jobs */
     qc_bcast_cleanup(&d);
     stop_channels(&d);
     qc_offtrack_destroy(d.offsets);
