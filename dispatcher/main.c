@@ -178,8 +178,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     qc_disp_t *d = arg;
     const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
     if (d->stopping) {
-        qc_log(QC_LOG_WARN, "shutdown_forced", "signal", name, NULL);
-        stop_now(d, "shutdown_forced");
+        stop_now(d, "shutdown_forced"); /* a second signal */
         return;
     }
     d->stopping = true;
