@@ -50,9 +50,12 @@ def sanitized_build():
         return False
 
 
-# The goal is under a second; the ASan+UBSan build runs the same path two
-# to three times slower (measured 850 ms there against 350-680 ms).
-HANDOVER_LIMIT_MS = 2000 if sanitized_build() else 1000
+# The goal is under a second (measured 305-680 ms). The ASan+UBSan build
+# runs every dispatcher several times slower, and the job handed back then
+# waits longer in the receiving dispatcher's queues (measured 440-1,770 ms
+# there): that pass checks memory safety, so its bound only catches a
+# hand-over that waits for a lease or a rebalance (3 s and more).
+HANDOVER_LIMIT_MS = 3000 if sanitized_build() else 1000
 
 
 def free_port():
