@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatcher.h"
+#include "broadcast.h"
 #include "qc/clock.h"
 #include "qc/log.h"
 
@@ -78,7 +78,7 @@ static void on_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, const
     snprintf(reason, sizeof reason, "%s: %s", o == QC_SEND_TRANSIENT ? "gave_up" : "permanent", detail ? detail : "");
     snprintf(who, sizeof who, "broadcast:%s", route ? route : "");
     qc_counter_add(d->m_bcast_failed, 1);
-    qc_disp_dead_letter(d, &b->job, who, qc_channel_name((qc_channel_t)b->ch), reason, b->attempts);
+    qc_dead_letter(d, &b->job, who, qc_channel_name((qc_channel_t)b->ch), reason, b->attempts);
     finish(b, "failed");
 }
 

@@ -7,14 +7,22 @@
  *
  * Sends wait in one process-wide queue for an in-flight slot: records of
  * claimed chunks not yet completed are what a crash can duplicate, and
- * that is bounded by QUAKECAST_MAX_INFLIGHT (job.c claims only within it). */
+ * that is bounded by QUAKECAST_MAX_INFLIGHT (job.c claims only within it).
+ *
+ * A chunk never calls its job: it asks and reports through the
+ * qc_chunk_owner_t it was started with (chunk.h).
+ *
+ * Scheduling point: enqueue() is where every send waits for a slot, in
+ * the order chunks were claimed; a queue ordered by the alert's deadline
+ * would replace this FIFO (and qc_sends_pump's pop) without touching the
+ * job or the drivers. */
 #include <event2/event.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatcher.h"
+#include "chunk.h"
 #include "qc/clock.h"
 #include "qc/geo.h"
 #include "qc/ipe.h"
@@ -22,8 +30,22 @@
 #include "qc/ttime.h"
 
 
+/* One record to hand off. The rate limiter's link comes first: the send
+ * queue and the limiter's waiting line use the same link, and an item
+ * handed back by the limiter is this struct. */
+typedef struct qc_send_item {
+    qc_rl_node_t q;
+    qc_chunk_t *c;
+    uint32_t i;          /* record index within the chunk */
+    uint16_t attempts;   /* on the current channel */
+    uint8_t channel;
+    uint8_t tried;       /* channels already given up on (bit mask) */
+    struct event *retry; /* allocated on the first retry only */
+} qc_item_t;
+
 struct qc_chunk {
-    qc_job_t *job;
+    qc_chunk_owner_t owner;
+    const qc_msg_job_t *msg;
     qc_disp_t *d;
     long idx, start;
     size_t n;
@@ -42,6 +64,7 @@ struct qc_chunk {
 };
 
 typedef struct send_ctx {
+    struct send_ctx *prev, *next; /* d->sending */
     qc_send_t s;
     qc_subscriber_t sub;
     qc_item_t *item;
@@ -100,11 +123,11 @@ static void maybe_finish(qc_chunk_t *c)
     if (c->starting || c->outstanding > 0 || c->finished)
         return;
     c->finished = true;
-    qc_chunk_result_t res = { .idx = c->idx, .nrecords = (long)c->n, .bits = c->bits, .nbits_bytes = c->nbytes,
+    qc_chunk_result_t res = { .idx = c->idx, .start = c->start, .nrecords = (long)c->n, .bits = c->bits, .nbits_bytes = c->nbytes,
                               .targeted = c->targeted, .notified = c->notified, .failed = c->failed,
                               .dlq = c->dlq, .abandoned = c->abandoned, .first_ms = c->first_ms,
                               .last_ms = c->last_ms };
-    qc_job_chunk_done(c->job, &res); /* deferred: c stays valid */
+    c->owner.done(c->owner.user, &res); /* the owner defers: c stays valid */
 }
 
 static void settle(qc_item_t *it)
@@ -117,7 +140,7 @@ static void settle(qc_item_t *it)
 static void dead_letter(qc_chunk_t *c, size_t i, const char *sub_id, const char *channel,
                         const char *reason, int attempts)
 {
-    qc_disp_dead_letter(c->d, qc_job_msg(c->job), sub_id, channel, reason, attempts);
+    qc_dead_letter(c->d, c->msg, sub_id, channel, reason, attempts);
     c->dlq++;
     qc_counter_add(c->d->m_dlq, 1);
     set_bit(c, i); /* settled: a reclaim must not try again */
@@ -125,23 +148,62 @@ static void dead_letter(qc_chunk_t *c, size_t i, const char *sub_id, const char 
 
 static void enqueue(qc_disp_t *d, qc_item_t *it)
 {
-    it->qnext = NULL;
+    it->q.next = NULL;
     if (d->queue_tail)
-        d->queue_tail->qnext = it;
+        d->queue_tail->q.next = &it->q;
     else
         d->queue_head = it;
     d->queue_tail = it;
 }
 
-void qc_sends_requeue_front(qc_disp_t *d, qc_item_t *head, qc_item_t *tail)
+/* ops.ready of the rate limiters: items that got their tokens go to the
+ * front of the queue, in their order. */
+static void rl_ready(void *user, qc_rl_node_t *head, qc_rl_node_t *tail)
 {
-    if (!head)
-        return;
-    tail->qnext = d->queue_head;
-    d->queue_head = head;
+    qc_disp_t *d = user;
+    tail->next = d->queue_head ? &d->queue_head->q : NULL;
+    d->queue_head = (qc_item_t *)head;
     if (!d->queue_tail)
-        d->queue_tail = tail;
+        d->queue_tail = (qc_item_t *)tail;
     qc_sends_pump(d);
+}
+
+static void rl_waited(void *user)
+{
+    qc_counter_add(((qc_disp_t *)user)->m_rl_waits, 1);
+}
+
+void qc_sends_stop(qc_disp_t *d)
+{
+    for (int ch = 0; ch < QC_CH_COUNT_; ch++)
+        qc_rl_drain(d->rl[ch]); /* back into the queue, given up below */
+    while (d->queue_head) {
+        qc_item_t *it = d->queue_head;
+        d->queue_head = (qc_item_t *)it->q.next;
+        if (!d->queue_head)
+            d->queue_tail = NULL;
+        it->c->abandoned++;
+        settle(it);
+    }
+}
+
+void qc_chunk_stop(qc_chunk_t *c)
+{
+    if (!c)
+        return;
+    for (size_t k = 0; k < c->nitems; k++) {
+        qc_item_t *it = &c->items[k];
+        if (it->retry && evtimer_pending(it->retry, NULL)) {
+            evtimer_del(it->retry);
+            c->abandoned++;
+            settle(it);
+        }
+    }
+}
+
+void qc_sends_rl_ops(qc_disp_t *d, qc_rl_ops_t *ops)
+{
+    *ops = (qc_rl_ops_t){ .ask = NULL, .ready = rl_ready, .waited = rl_waited, .user = d };
 }
 
 static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, const char *detail);
@@ -153,20 +215,55 @@ static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
     qc_sends_pump(it->c->d);
 }
 
+static void link_send(qc_disp_t *d, send_ctx_t *x)
+{
+    x->prev = NULL;
+    x->next = d->sending;
+    if (d->sending)
+        d->sending->prev = x;
+    d->sending = x;
+}
+
+static void unlink_send(qc_disp_t *d, send_ctx_t *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        d->sending = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+}
+
+void qc_sends_free_unanswered(qc_disp_t *d)
+{
+    while (d->sending) {
+        send_ctx_t *x = d->sending;
+        d->sending = x->next;
+        d->inflight--;
+        free(x);
+    }
+}
+
 static void start_send(qc_disp_t *d, qc_item_t *it)
 {
     qc_chunk_t *c = it->c;
-    const qc_msg_job_t *job = qc_job_msg(c->job);
-    if (!qc_job_lease_ok(c->job)) {
+    const qc_msg_job_t *job = c->msg;
+    if (d->stopping) {
+        /* Handed back with the chunk: its next owner sends it. */
+        c->abandoned++;
+        settle(it);
+        return;
+    }
+    if (!c->owner.lease_ok(c->owner.user)) {
         /* The lease may be gone: the next owner sends this one. */
         qc_counter_add(d->m_skipped_lease, 1);
-        qc_job_mark_late(c->job);
+        c->owner.lease_late(c->owner.user);
         c->abandoned++;
         settle(it);
         return;
     }
     /* A provider's shared rate: the item waits in the limiter, not here. */
-    if (d->rl[it->channel] && !qc_rl_take(d->rl[it->channel], it))
+    if (d->rl[it->channel] && !qc_rl_take(d->rl[it->channel], &it->q))
         return;
     send_ctx_t *x = malloc(sizeof *x);
     char err[128];
@@ -201,7 +298,9 @@ static void start_send(qc_disp_t *d, qc_item_t *it)
     d->inflight++;
     qc_counter_add(d->m_sends_started, 1);
     qc_gauge_set(d->m_inflight, (double)d->inflight);
+    link_send(d, x); /* before: a synchronous driver answers inside send() */
     if (d->drivers[it->channel]->send(d, d->chstate[it->channel], &x->s)) {
+        unlink_send(d, x);
         d->inflight--;
         c->failed++;
         dead_letter(c, it->i, x->sub.id, qc_channel_name(it->channel), "send_failed_to_start", it->attempts);
@@ -221,7 +320,7 @@ void qc_sends_pump(qc_disp_t *d)
      * requests at once made it the top of the profile (14% of the CPU). */
     while (d->queue_head && d->inflight < d->conf.max_sends) {
         qc_item_t *it = d->queue_head;
-        d->queue_head = it->qnext;
+        d->queue_head = (qc_item_t *)it->q.next;
         if (!d->queue_head)
             d->queue_tail = NULL;
         start_send(d, it);
@@ -248,7 +347,7 @@ static void mark_dead(qc_chunk_t *c, const qc_item_t *it, const qc_subscriber_t 
     msgpack_sbuffer_init(&sb);
     if (qc_subscriber_pack(&upd, &sb) == 0) {
         char key[64], slot[24];
-        int kl = snprintf(key, sizeof key, "qc:seg:{%s}:r", qc_job_seg(c->job));
+        int kl = snprintf(key, sizeof key, "qc:seg:{%s}:r", c->msg->seg);
         int sl = snprintf(slot, sizeof slot, "%ld", c->start + (long)it->i);
         const char *argv[] = { key, slot, c->recbuf + c->off[it->i], sb.data };
         size_t lens[] = { (size_t)kl, (size_t)sl, c->len[it->i], sb.size };
@@ -264,10 +363,11 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
     qc_item_t *it = x->item;
     qc_chunk_t *c = it->c;
     qc_disp_t *d = c->d;
+    unlink_send(d, x);
     d->inflight--;
     qc_gauge_set(d->m_inflight, (double)d->inflight);
     qc_hist_observe(d->m_send_seconds, (double)(qc_mono_us() - x->started_us) / 1e6);
-    const qc_msg_job_t *job = qc_job_msg(c->job);
+    const qc_msg_job_t *job = c->msg;
     if (o == QC_SEND_OK) {
         int64_t now = qc_wall_ms();
         c->notified++;
@@ -278,6 +378,9 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
         if (now > c->last_ms)
             c->last_ms = now;
         set_bit(c, it->i);
+        settle(it);
+    } else if (o == QC_SEND_TRANSIENT && d->stopping) {
+        c->abandoned++; /* no retry now: the chunk's next owner tries again */
         settle(it);
     } else if (o == QC_SEND_TRANSIENT && it->attempts < d->conf.max_attempts &&
                (!job->deadline_ms || qc_wall_ms() < job->deadline_ms)) {
@@ -303,7 +406,7 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
         it->tried |= (uint8_t)(1u << it->channel);
         int next = (!job->deadline_ms || qc_wall_ms() < job->deadline_ms) ? next_channel(d, &x->sub, it->tried) : -1;
         if (next >= 0) {
-            qc_disp_dead_letter(d, job, x->sub.id, qc_channel_name(it->channel), reason, it->attempts);
+            qc_dead_letter(d, job, x->sub.id, qc_channel_name(it->channel), reason, it->attempts);
             c->dlq++;
             qc_counter_add(d->m_dlq, 1);
             qc_counter_add(d->m_fallbacks, 1);
@@ -321,19 +424,19 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
     qc_sends_pump(d);
 }
 
-int qc_chunk_start(qc_job_t *job, redisReply *r)
+qc_chunk_t *qc_chunk_start(qc_disp_t *d, const qc_chunk_owner_t *owner, const redisReply *r)
 {
-    qc_disp_t *d = qc_job_disp(job);
-    const qc_msg_job_t *m = qc_job_msg(job);
-    if (r->elements < 6 || r->element[1]->type != REDIS_REPLY_INTEGER ||
+    const qc_msg_job_t *m = owner->msg;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 6 || r->element[1]->type != REDIS_REPLY_INTEGER ||
         r->element[2]->type != REDIS_REPLY_INTEGER || r->element[4]->type != REDIS_REPLY_STRING ||
         r->element[5]->type != REDIS_REPLY_ARRAY)
-        return -1;
-    redisReply *recs = r->element[5];
+        return NULL;
+    const redisReply *recs = r->element[5];
     qc_chunk_t *c = calloc(1, sizeof *c);
     if (!c)
-        return -1;
-    c->job = job;
+        return NULL;
+    c->owner = *owner;
+    c->msg = m;
     c->d = d;
     c->idx = (long)r->element[1]->integer;
     c->start = (long)r->element[2]->integer;
@@ -349,7 +452,7 @@ int qc_chunk_start(qc_job_t *job, redisReply *r)
     c->items = calloc(c->n + 1, sizeof *c->items);
     if (!c->recbuf || !c->off || !c->len || !c->bits || !c->items) {
         qc_chunk_free(c);
-        return -1;
+        return NULL;
     }
     size_t have = r->element[4]->len < c->nbytes ? r->element[4]->len : c->nbytes;
     memcpy(c->bits, r->element[4]->str, have);
@@ -362,7 +465,6 @@ int qc_chunk_start(qc_job_t *job, redisReply *r)
             memcpy(c->recbuf + pos, e->str, c->len[i]);
         pos += c->len[i];
     }
-    qc_job_set_chunk(job, c);
     d->held_records += (long)c->n;
     c->held = true;
     c->starting = true;
@@ -384,7 +486,7 @@ int qc_chunk_start(qc_job_t *job, redisReply *r)
         }
         if (m->kind == QC_JOB_CANCEL) {
             /* A retraction goes to exactly those the alert reached. */
-            if (!qc_job_eligible(job, c->start + (long)i))
+            if (c->owner.eligible && !c->owner.eligible(c->owner.user, c->start + (long)i))
                 continue;
         } else {
             if (!qc_ipe_reaches(qc_ipe_at(&quake, sub.lat, sub.lon), sub.min_mmi))
@@ -410,5 +512,5 @@ int qc_chunk_start(qc_job_t *job, redisReply *r)
     c->starting = false;
     qc_sends_pump(d);
     maybe_finish(c);
-    return 0;
+    return c;
 }

@@ -1,9 +1,17 @@
-/* dispatcher.h: the dispatcher's daemon context and the pieces of the
- * claim-and-send pipeline:
+/* dispatcher.h: the dispatcher's process context (configuration, clients,
+ * channel drivers, metrics) and the helpers every layer may use. The
+ * claim-and-send pipeline depends one way, each layer with its own header:
  *
- *   quake.dispatch ─► job.c (lease, claim, complete, release)
- *                        └─► chunk.c (decide per record, send, mark)
- *                                └─► channels/<name>.c (the provider call)
+ *   main.c (the loop: Kafka, signals, health)            ─ job.h, broadcast.h, notice.h
+ *     └─► job.c (lease, claim, complete, release)        ─ chunk.h
+ *           └─► chunk.c (decide per record, send queue)  ─ ratelimit.h, this file
+ *                 ├─► ratelimit.c (shared token buckets)
+ *                 └─► channels/<name>.c (the provider call)
+ *
+ * Calls back up go through function pointers + user data (qc_job_hooks_t,
+ * qc_chunk_owner_t, qc_rl_ops_t); tests/tools/check_layers.py fails the
+ * build's tests when a lower file includes or calls a higher one. This file
+ * declares nothing defined above the channels.
  */
 #ifndef QC_DISPATCHER_H
 #define QC_DISPATCHER_H
@@ -48,14 +56,14 @@ typedef struct qc_dconf {
     int smtp_starttls;
     double rate[QC_CH_COUNT_];   /* messages per second per provider, 0 = unlimited */
     long rate_burst_ms;          /* bucket depth, as that much time at the rate */
+    long shutdown_grace_s;       /* SIGTERM: time to hand work back before exiting anyway */
 } qc_dconf_t;
 
-extern const qc_conf_def_t qc_dconf_defs[];
-
 typedef struct qc_disp qc_disp_t;
-typedef struct qc_job qc_job_t;
-typedef struct qc_chunk qc_chunk_t;
-typedef struct qc_item qc_item_t;
+typedef struct qc_job qc_job_t;       /* job.c */
+typedef struct qc_rl qc_rl_t;         /* ratelimit.c */
+struct qc_job_hooks;                  /* job.h */
+struct qc_send_item;                  /* chunk.c */
 typedef struct qc_notices qc_notices_t; /* notice.c */
 
 /* ---- channel drivers ---- */
@@ -108,39 +116,6 @@ extern const qc_channel_driver_t qc_channel_telegram;
 extern const qc_channel_driver_t qc_channel_fcm;
 extern const qc_channel_driver_t qc_channel_smtp;
 
-/* One record to hand off, in chunk.c's queues (here so ratelimit.c can
- * hold it while it waits for a token). */
-struct qc_item {
-    qc_chunk_t *c;
-    uint32_t i;          /* record index within the chunk */
-    uint16_t attempts;   /* on the current channel */
-    uint8_t channel;
-    uint8_t tried;       /* channels already given up on (bit mask) */
-    uint8_t has_token;   /* ratelimit.c took this item's token already */
-    struct event *retry; /* allocated on the first retry only */
-    qc_item_t *qnext;
-};
-
-/* ratelimit.c: one token bucket per provider, shared by every dispatcher
- * through Redis (shared/scripts/rate_take.lua). */
-typedef struct qc_rl qc_rl_t;
-qc_rl_t *qc_rl_new(qc_disp_t *d, const char *provider, double per_second, long burst);
-void qc_rl_destroy(qc_rl_t *rl);
-/** @returns true if a token was taken for @p it; false if @p it now waits
- *  in the limiter, which puts it back at the front of the send queue once
- *  a token is there. */
-bool qc_rl_take(qc_rl_t *rl, qc_item_t *it);
-/** Items waiting for tokens (metrics). */
-size_t qc_rl_waiting(const qc_rl_t *rl);
-
-/* chunk.c, for ratelimit.c: queue in front, then pump */
-void qc_sends_requeue_front(qc_disp_t *d, qc_item_t *head, qc_item_t *tail);
-
-/* broadcast.c: one post per alert revision to each broadcast route, by
- * whichever dispatcher claims it first */
-void qc_bcast_job(qc_disp_t *d, const qc_msg_job_t *job);
-void qc_bcast_cleanup(qc_disp_t *d);
-
 /* channels/common.c: small helpers the HTTP drivers share */
 /** The delay before retry number @p attempts + 1: capped exponential
  *  back-off (QUAKECAST_RETRY_BASE_MS doubling to _MAX_MS) with full jitter,
@@ -183,63 +158,28 @@ struct qc_disp {
     long jobs_active;
     long inflight;            /* sends started, not finished */
     long held_records;        /* records of claimed, not completed chunks */
-    qc_item_t *queue_head, *queue_tail; /* sends waiting for an in-flight slot */
+    struct qc_send_item *queue_head, *queue_tail; /* chunk.c: sends waiting for an in-flight slot */
+    struct send_ctx *sending; /* chunk.c: sends in flight (freed at exit if never answered) */
+    const struct qc_job_hooks *job_hooks; /* job.h: the loop's callbacks */
     qc_job_t *jobs;           /* active jobs (list) */
     qc_job_t *waiting;        /* jobs holding a lease, waiting for in-flight room */
+    int32_t *handback_parts;  /* job.c, stopping: partitions of quake.dispatch others own */
+    int nhandback_parts, handback_next;
     struct offtrack *offsets; /* offsets.c */
-    struct event *heartbeat, *sigint, *sigterm, *kick;
-    bool stopping;
+    struct event *heartbeat, *sigint, *sigterm, *kick, *grace;
+    bool stopping;            /* SIGTERM seen: no new work, hand back what we hold */
+    int64_t stop_started;     /* monotonic ms of the first SIGTERM */
+    bool exiting;             /* the loop was told to exit */
     /* metrics */
     qc_metrics_t *metrics;
     qc_series_t *m_jobs, *m_jobs_bad, *m_leases_granted, *m_leases_busy, *m_leases_expired;
     qc_series_t *m_chunks, *m_chunks_reclaimed, *m_fenced, *m_sent, *m_failed, *m_dlq;
     qc_series_t *m_retries, *m_records_bad, *m_inflight, *m_send_seconds, *m_skipped_lease;
-    qc_series_t *m_sends_started, *m_handed_over, *m_leases_late;
+    qc_series_t *m_sends_started, *m_handed_over, *m_leases_late, *m_handed_back, *m_records_handed_back;
     qc_series_t *m_fallbacks, *m_dead_marked, *m_rl_waits, *m_bcast_sent, *m_bcast_failed;
     qc_series_t *m_sent_by[QC_CH_COUNT_], *m_failed_by[QC_CH_COUNT_];
     qc_series_t *m_notices_sent, *m_notices_failed, *m_notices_bad;
 };
-
-/* notice.c: one-off messages on quake.notices (sign-up verification codes),
- * sent through the same drivers as alerts */
-qc_notices_t *qc_notices_new(qc_disp_t *d);
-/** Frees notices in flight (the HTTP client is destroyed first). NULL ok. */
-void qc_notices_destroy(qc_notices_t *n);
-void qc_notice_on_message(rd_kafka_message_t *msg, void *opaque);
-
-/* job.c */
-void qc_job_on_message(rd_kafka_message_t *msg, void *opaque);
-void qc_job_on_redis(qc_disp_t *d, bool up);
-
-/* chunk.c: called by job.c with a claim reply; calls qc_job_chunk_done */
-int qc_chunk_start(qc_job_t *job, redisReply *claim);
-void qc_chunk_free(qc_chunk_t *c);
-/** Starts queued sends while in-flight slots are free. */
-void qc_sends_pump(qc_disp_t *d);
-
-/* job.c, for chunk.c */
-typedef struct qc_chunk_result {
-    long idx;
-    long nrecords;
-    const unsigned char *bits;
-    size_t nbits_bytes;
-    long targeted, notified, failed, dlq;
-    long abandoned;       /* records not attempted (lease in doubt): never complete the chunk then */
-    int64_t first_ms, last_ms;
-} qc_chunk_result_t;
-void qc_job_chunk_done(qc_job_t *job, const qc_chunk_result_t *res);
-qc_disp_t *qc_job_disp(qc_job_t *job);
-void qc_job_set_chunk(qc_job_t *j, qc_chunk_t *c);
-/** The job could not send because its lease may have expired. */
-void qc_job_mark_late(qc_job_t *j);
-/** Lets jobs waiting for in-flight room claim their next chunk. */
-void qc_jobs_kick(qc_disp_t *d);
-const qc_msg_job_t *qc_job_msg(qc_job_t *job);
-/** True while the lease may still be held (monotonic estimate). */
-bool qc_job_lease_ok(qc_job_t *job);
-const char *qc_job_seg(qc_job_t *job);
-/** For a cancel job: did the alert reach slot @p slot? (true for others) */
-bool qc_job_eligible(qc_job_t *job, long slot);
 
 /* offsets.c: commit a partition's offset only up to its oldest unsettled job */
 struct offtrack *qc_offtrack_new(void);
@@ -256,11 +196,8 @@ size_t qc_render_broadcast(char *out, size_t outsz, const char *lang, const qc_m
 /** Subject line for e-mail. */
 size_t qc_render_subject(char *out, size_t outsz, const char *lang, const qc_msg_job_t *job);
 
-/* main.c: leaves the consumer group until Redis answers quickly again */
-void qc_disp_degraded(qc_disp_t *d);
-
-/* dlq */
-void qc_disp_dead_letter(qc_disp_t *d, const qc_msg_job_t *job, const char *sub_id,
-                         const char *channel, const char *reason, int attempts);
+/* dlq.c: one record on quake.dlq (best effort, logged when refused) */
+void qc_dead_letter(qc_disp_t *d, const qc_msg_job_t *job, const char *sub_id,
+                    const char *channel, const char *reason, int attempts);
 
 #endif

@@ -7,13 +7,24 @@
  * the next chunk, so a chunk costs one round trip. The lease is renewed
  * every lease/3; once it may have expired (monotonic estimate from when the
  * renewal was sent) no new send starts. The Kafka offset of the job is
- * stored only when the job is settled. */
+ * stored only when the job is settled.
+ *
+ * A job owns its chunk (chunk.h) and gives it a qc_chunk_owner_t to ask and
+ * report through; it never calls main.c: the loop hears through the
+ * qc_job_hooks_t given to qc_jobs_init() (job.h).
+ *
+ * Scheduling point: job_claim() asks for the next chunk when there is room
+ * in the in-flight bound; jobs without room wait in d->waiting in arrival
+ * order and qc_jobs_kick() lets them claim as room comes. Ordering that
+ * line (or the send queue in chunk.c) by deadline is where a priority
+ * scheduler plugs in. */
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatcher.h"
+#include "chunk.h"
+#include "job.h"
 #include "qc/clock.h"
 #include "qc/log.h"
 
@@ -38,6 +49,7 @@ struct qc_job {
     bool release_done;           /* the run is done: settle after release */
     bool late;                   /* lost the lease because Redis answered too slowly */
     bool handover_failed;        /* Kafka refused the copy: keep the job ourselves */
+    bool handing_back;           /* stopping: its copy is on its way to Kafka */
     int pending;                 /* script calls in flight: they hold the job */
     qc_job_t *wnext;
     int redis_retries;
@@ -51,12 +63,20 @@ struct qc_job {
 static void job_acquire(qc_job_t *j);
 static void job_settle(qc_job_t *j, const char *outcome);
 static void hand_over(qc_job_t *j);
+static void hand_back(qc_job_t *j);
+static void jobs_kick(qc_disp_t *d);
+static void owner_chunk_done(void *user, const qc_chunk_result_t *res);
 
-qc_disp_t *qc_job_disp(qc_job_t *job) { return job->d; }
-const qc_msg_job_t *qc_job_msg(qc_job_t *job) { return &job->msg; }
-const char *qc_job_seg(qc_job_t *job) { return job->msg.seg; }
+void qc_jobs_init(qc_disp_t *d, const qc_job_hooks_t *hooks) { d->job_hooks = hooks; }
 
-bool qc_job_lease_ok(qc_job_t *j)
+static void link_slow(qc_disp_t *d)
+{
+    if (d->job_hooks && d->job_hooks->link_slow)
+        d->job_hooks->link_slow(d->job_hooks->user);
+}
+
+/* True while the lease may still be held (monotonic estimate). */
+static bool lease_ok(const qc_job_t *j)
 {
     return !j->fenced && j->token[0] && qc_mono_ms() < j->lease_deadline_mono;
 }
@@ -97,14 +117,17 @@ static void job_free(qc_job_t *j)
 }
 
 
-static void job_settle(qc_job_t *j, const char *outcome)
+/* Lets the job go. With @p store its Kafka offset may be committed (the run
+ * is done, or a copy of the job is in Kafka); without, the partition's
+ * offset stays before it and its next owner gets the job again. */
+static void job_finish(qc_job_t *j, const char *outcome, bool store)
 {
     qc_disp_t *d = j->d;
     if (j->settled)
         return;
     j->settled = true;
-    int64_t next = qc_offtrack_settle(d->offsets, j->partition, j->offset);
-    if (next >= 0)
+    int64_t next = store ? qc_offtrack_settle(d->offsets, j->partition, j->offset) : -1;
+    if (next >= 0 && d->jobs_in)
         qc_kcons_store(d->jobs_in, j->topic, j->partition, next);
     qc_log(QC_LOG_DEBUG, "job_settled", "seg", j->msg.seg, "alert_id", j->msg.alert_id, "outcome", outcome, NULL);
     unlink_job(d, j);
@@ -115,9 +138,15 @@ static void job_settle(qc_job_t *j, const char *outcome)
     event_del(j->done_ev);
     if (j->pending == 0)
         job_free(j);
-    if (d->jobs_active < d->conf.max_jobs)
+    if (d->stopping) {
+        if (!d->jobs && d->job_hooks && d->job_hooks->drained)
+            d->job_hooks->drained(d->job_hooks->user);
+    } else if (d->jobs_active < d->conf.max_jobs) {
         qc_kcons_pause(d->jobs_in, false);
+    }
 }
+
+static void job_settle(qc_job_t *j, const char *outcome) { job_finish(j, outcome, true); }
 
 /* Every script call in flight holds its job: a reply can come after the
  * job was settled (a renewal sent just before), and must then only let go.
@@ -140,6 +169,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
         j->parked = false;
         j->d->jobs_active++;
     }
+    if (j->d->stopping) {
+        hand_back(j);
+        return;
+    }
     if (j->d->degraded && !j->handover_failed) {
         hand_over(j);
         return;
@@ -155,6 +188,10 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 static void job_park(qc_job_t *j)
 {
     qc_disp_t *d = j->d;
+    if (d->stopping) {
+        hand_back(j);
+        return;
+    }
     /* While our Redis link is degraded we are out of the consumer group:
      * pass every job we still hold to the others. */
     if (d->degraded && !j->handover_failed) {
@@ -192,13 +229,14 @@ static void retry_later(qc_job_t *j)
     qc_chunk_free(j->chunk);
     j->chunk = NULL;
     if (had_chunk)
-        qc_jobs_kick(j->d); /* its records left the in-flight bound */
+        jobs_kick(j->d); /* its records left the in-flight bound */
     long ms = 100L << (j->redis_retries < 5 ? j->redis_retries : 5);
     struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
     evtimer_add(j->retry_ev, &tv);
 }
 
-bool qc_job_eligible(qc_job_t *j, long slot)
+/* For a cancel job: did the alert reach slot @p slot? (true for others) */
+static bool eligible(const qc_job_t *j, long slot)
 {
     if (j->msg.kind != QC_JOB_CANCEL)
         return true;
@@ -242,10 +280,16 @@ static void run_script(qc_job_t *j, qc_script_t s, int nkeys, int argc, const ch
         j->pending++;
 }
 
-void qc_job_mark_late(qc_job_t *j)
+/* chunk owner callbacks (qc_chunk_owner_t) */
+static bool owner_lease_ok(void *user) { return lease_ok(user); }
+static bool owner_eligible(void *user, long slot) { return eligible(user, slot); }
+
+/* A send was skipped because the lease may have expired. */
+static void owner_lease_late(void *user)
 {
+    qc_job_t *j = user;
     j->late = true;
-    qc_disp_degraded(j->d);
+    link_slow(j->d);
 }
 
 /* A dispatcher whose link to Redis is too slow to hold a lease must not
@@ -272,10 +316,75 @@ static void hand_over(qc_job_t *j)
     job_settle(j, "handed_over");
 }
 
+/* Stopping: the job goes back to Kafka for another dispatcher, on a
+ * partition this process does not own (ours are paused until we leave the
+ * group, which would cost the hand-over a rebalance). The original's
+ * offset is stored only once Kafka acknowledged the copy; the job holds no
+ * lease by now, so the new owner's acquire succeeds at once, and a run
+ * already done answers DONE there. */
+static void on_handed_back(int err, const char *errstr, void *opaque)
+{
+    qc_job_t *j = opaque;
+    j->pending--;
+    if (j->settled) {
+        if (j->pending == 0)
+            job_free(j);
+        return;
+    }
+    if (err) {
+        qc_log(QC_LOG_WARN, "job_hand_back_failed", "seg", j->msg.seg, "alert_id", j->msg.alert_id, "error",
+               errstr ? errstr : "", NULL);
+        job_finish(j, "hand_back_failed", false); /* the partition's next owner gets it again */
+        return;
+    }
+    job_settle(j, "handed_back");
+}
+
+static void hand_back(qc_job_t *j)
+{
+    qc_disp_t *d = j->d;
+    if (j->handing_back || j->settled)
+        return;
+    if (!d->producer) { /* the process is past its loop: Kafka is gone */
+        job_finish(j, "exiting", false);
+        return;
+    }
+    if (j->msg.deadline_ms && qc_wall_ms() > j->msg.deadline_ms) {
+        job_settle(j, "deadline_passed");
+        return;
+    }
+    j->handing_back = true;
+    evtimer_del(j->retry_ev);
+    evtimer_del(j->renew_ev);
+    unwait(d, j);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    qc_msg_job_pack(&j->msg, &sb);
+    char key[80];
+    int kl = snprintf(key, sizeof key, "%s:%d", j->msg.seg, j->msg.slot);
+    int32_t part = -1; /* RD_KAFKA_PARTITION_UA: by key, when we know no other partition */
+    if (d->nhandback_parts > 0)
+        part = d->handback_parts[d->handback_next++ % d->nhandback_parts];
+    int rc = qc_kprod_send_to(d->producer, QC_TOPIC_DISPATCH, part, key, (size_t)kl, sb.data, sb.size,
+                              on_handed_back, j);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) {
+        job_finish(j, "hand_back_failed", false);
+        return;
+    }
+    j->pending++;
+    qc_counter_add(d->m_handed_back, 1);
+    char p[16];
+    snprintf(p, sizeof p, "%d", (int)part);
+    qc_log(QC_LOG_INFO, "job_handed_back", "seg", j->msg.seg, "alert_id", j->msg.alert_id, "partition", p, NULL);
+}
+
 static void released(qc_job_t *j)
 {
     if (j->release_done)
         job_settle(j, "done");
+    else if (j->d->stopping)
+        hand_back(j);
     else if (j->late)
         hand_over(j);
     else
@@ -314,7 +423,7 @@ static void lost_lease(qc_job_t *j, const char *where)
     if (!strcmp(where, "renew_late")) {
         qc_counter_add(j->d->m_leases_late, 1);
         j->late = true;
-        qc_disp_degraded(j->d);
+        link_slow(j->d);
     }
     if (strcmp(where, "renew_late") != 0) /* Redis refused us */
         qc_counter_add(j->d->m_fenced, 1);
@@ -341,7 +450,11 @@ static void on_claim_reply(qc_job_t *j, redisReply *r)
         j->lease_deadline_mono = j->op_sent + j->d->conf.lease_ms * 9 / 10;
         if (r->elements >= 4 && r->element[3]->integer)
             qc_counter_add(j->d->m_chunks_reclaimed, 1);
-        if (qc_chunk_start(j, r)) {
+        qc_chunk_owner_t owner = { .msg = &j->msg, .lease_ok = owner_lease_ok, .lease_late = owner_lease_late,
+                                   .eligible = j->msg.kind == QC_JOB_CANCEL ? owner_eligible : NULL,
+                                   .done = owner_chunk_done, .user = j };
+        j->chunk = qc_chunk_start(j->d, &owner, r);
+        if (!j->chunk) {
             qc_log(QC_LOG_ERROR, "chunk_start_failed", "seg", j->msg.seg, NULL);
             job_release(j, "internal");
         }
@@ -381,6 +494,10 @@ static void job_wait(qc_job_t *j)
 
 static void job_claim(qc_job_t *j)
 {
+    if (j->d->stopping) {
+        job_release(j, "stopping");
+        return;
+    }
     if (!room_for_chunk(j)) {
         job_wait(j);
         return;
@@ -402,7 +519,7 @@ static void on_complete(redisReply *r, void *opaque)
     qc_chunk_free(j->chunk);
     j->chunk = NULL;
     complete_reply(j, r); /* may settle j */
-    qc_jobs_kick(d);
+    jobs_kick(d);
 }
 
 static void complete_reply(qc_job_t *j, redisReply *r)
@@ -424,7 +541,8 @@ static void complete_reply(qc_job_t *j, redisReply *r)
     on_claim_reply(j, r);
 }
 
-void qc_jobs_kick(qc_disp_t *d)
+/* Lets jobs waiting for in-flight room claim their next chunk. */
+static void jobs_kick(qc_disp_t *d)
 {
     while (d->waiting) {
         qc_job_t *j = d->waiting;
@@ -432,20 +550,83 @@ void qc_jobs_kick(qc_disp_t *d)
             return;
         d->waiting = j->wnext;
         j->waiting = false;
-        if (j->fenced || !qc_job_lease_ok(j))
+        if (j->fenced || !lease_ok(j))
             job_release(j, "lease_expired_while_waiting");
         else
             job_claim(j);
     }
 }
 
-/* Called from deep inside chunk.c (a send's completion): the work that may
- * free the chunk or the job runs from the loop instead, never under its
- * caller. */
-void qc_job_chunk_done(qc_job_t *j, const qc_chunk_result_t *res)
+/* The chunk's done callback, called from deep inside chunk.c (a send's
+ * completion): the work that may free the chunk or the job runs from the
+ * loop instead, never under its caller. */
+static void owner_chunk_done(void *user, const qc_chunk_result_t *res)
 {
+    qc_job_t *j = user;
     j->done_res = *res;
     event_active(j->done_ev, 0, 0);
+}
+
+static void on_released_partial(redisReply *r, void *opaque)
+{
+    qc_job_t *j = opaque;
+    qc_disp_t *d = j->d;
+    if (reply_for_gone_job(j))
+        return;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 && r->element[0]->type == REDIS_REPLY_STRING &&
+        !strcmp(r->element[0]->str, "FENCED"))
+        qc_counter_add(d->m_fenced, 1);
+    qc_chunk_free(j->chunk);
+    j->chunk = NULL;
+    released(j); /* hands the job back */
+    jobs_kick(d);
+}
+
+/* Stopping with a chunk partly sent: one release call marks and counts
+ * what was settled and gives the lease up; the chunk stays ours in Redis
+ * with no live lease, so the next claim of any worker of the run reclaims
+ * it at once and sends the unmarked records only. */
+static void release_partial(qc_job_t *j, const qc_chunk_result_t *res)
+{
+    qc_disp_t *d = j->d;
+    j->releasing = true;
+    j->release_done = false;
+    evtimer_del(j->renew_ev);
+    char idx[24], t[24], n[24], f[24], q[24], first[24], last[24];
+    snprintf(idx, sizeof idx, "%ld", res->idx);
+    snprintf(t, sizeof t, "%ld", res->targeted - res->abandoned); /* the rest is counted by its sender */
+    snprintf(n, sizeof n, "%ld", res->notified);
+    snprintf(f, sizeof f, "%ld", res->failed);
+    snprintf(q, sizeof q, "%ld", res->dlq);
+    snprintf(first, sizeof first, "%lld", (long long)res->first_ms);
+    snprintf(last, sizeof last, "%lld", (long long)res->last_ms);
+    const char *argv[] = { j->k_run, j->k_leases, j->k_chunks, j->k_bits, j->token, idx, (const char *)res->bits,
+                           t, n, f, q, first, last };
+    size_t lens[13];
+    for (int i = 0; i < 13; i++)
+        lens[i] = i == 6 ? res->nbits_bytes : strlen(argv[i]);
+    qc_counter_add(d->m_records_handed_back, (uint64_t)res->abandoned);
+    /* The settled records as hex bits, so a test can tell whose sends came after. */
+    char hex[2 * 256 + 1] = "";
+    if (res->nbits_bytes <= 256)
+        for (size_t i = 0; i < res->nbits_bytes; i++)
+            snprintf(hex + 2 * i, 3, "%02x", res->bits[i]);
+    char rev[16], start[24], nrec[24], unsent[24];
+    snprintf(rev, sizeof rev, "%d", j->msg.rev);
+    snprintf(start, sizeof start, "%ld", res->start);
+    snprintf(nrec, sizeof nrec, "%ld", res->nrecords);
+    snprintf(unsent, sizeof unsent, "%ld", res->abandoned);
+    qc_log(QC_LOG_INFO, "chunk_handed_back", "seg", j->msg.seg, "alert_id", j->msg.alert_id, "rev", rev, "chunk", idx,
+           "start", start, "records", nrec, "unsent", unsent, "settled_bits", hex, NULL);
+    if (qc_redis_script(d->redis, QC_SCRIPT_RELEASE, 4, 13, argv, lens, on_released_partial, j) == 0) {
+        j->pending++;
+        return;
+    }
+    /* Redis away: the lease expires by itself; the chunk is reclaimed then. */
+    qc_chunk_free(j->chunk);
+    j->chunk = NULL;
+    released(j);
+    jobs_kick(d);
 }
 
 static void on_chunk_done(evutil_socket_t fd, short what, void *arg)
@@ -458,10 +639,14 @@ static void on_chunk_done(evutil_socket_t fd, short what, void *arg)
      * give the lease up instead, so the chunk is reclaimed at once and the
      * unmarked records are sent by its next owner. */
     if (j->fenced || res->abandoned > 0) {
+        if (d->stopping && !j->fenced && j->token[0]) {
+            release_partial(j, res);
+            return;
+        }
         qc_chunk_free(j->chunk);
         j->chunk = NULL;
         job_release(j, "fenced"); /* may settle j */
-        qc_jobs_kick(d);
+        jobs_kick(d);
         return;
     }
     char lease[24], idx[24], t[24], n[24], f[24], q[24], first[24], last[24];
@@ -514,7 +699,7 @@ static void on_renew_tick(evutil_socket_t fd, short what, void *arg)
     /* Renewals did not come back in time: the lease may already be someone
      * else's. Stop here rather than keep it alive in Redis with late
      * renewals while sending nothing. */
-    if (!qc_job_lease_ok(j)) {
+    if (!lease_ok(j)) {
         lost_lease(j, "renew_late");
         return;
     }
@@ -573,6 +758,10 @@ static void on_acquired(redisReply *r, void *opaque)
 static void job_acquire(qc_job_t *j)
 {
     qc_disp_t *d = j->d;
+    if (d->stopping) {
+        hand_back(j);
+        return;
+    }
     if (!d->epoch) {
         /* The epoch request may have failed (Redis loading, a timeout):
          * ask again, then try this job later. */
@@ -632,7 +821,8 @@ void qc_job_on_message(rd_kafka_message_t *msg, void *opaque)
         return;
     }
     qc_counter_add(d->m_jobs, 1);
-    qc_bcast_job(d, &j->msg);
+    if (d->job_hooks && d->job_hooks->arrived)
+        d->job_hooks->arrived(d->job_hooks->user, &j->msg);
     event_assign(j->renew_ev, d->base, -1, EV_PERSIST, on_renew_tick, j);
     const char *seg = j->msg.seg;
     snprintf(j->k_run, sizeof j->k_run, "qc:run:{%s}:%s:%d", seg, j->msg.alert_id, j->msg.rev);
@@ -670,4 +860,71 @@ void qc_job_on_redis(qc_disp_t *d, bool up)
         d->epoch_pending = true;
 }
 
-void qc_job_set_chunk(qc_job_t *j, qc_chunk_t *c) { j->chunk = c; }
+long qc_jobs_count(const qc_disp_t *d)
+{
+    long n = 0;
+    for (const qc_job_t *j = d->jobs; j; j = j->next)
+        n++;
+    return n;
+}
+
+/* The partitions of quake.dispatch that are not ours: a hand-back lands
+ * there, so a live dispatcher reads it at once. */
+static void find_handback_partitions(qc_disp_t *d)
+{
+    int n = qc_kprod_partition_count(d->producer, QC_TOPIC_DISPATCH, 1000);
+    if (n <= 0 || n > 100000)
+        return;
+    int32_t *mine = calloc((size_t)n, sizeof *mine);
+    d->handback_parts = calloc((size_t)n, sizeof *d->handback_parts);
+    int nm = mine ? qc_kcons_assignment(d->jobs_in, QC_TOPIC_DISPATCH, mine, n) : -1;
+    if (nm >= 0 && d->handback_parts) {
+        for (int32_t p = 0; p < n; p++) {
+            bool ours = false;
+            for (int k = 0; k < nm && !ours; k++)
+                ours = mine[k] == p;
+            if (!ours)
+                d->handback_parts[d->nhandback_parts++] = p;
+        }
+        d->handback_next = (int)(drand48() * (double)(d->nhandback_parts ? d->nhandback_parts : 1));
+    }
+    free(mine);
+}
+
+void qc_jobs_stop(qc_disp_t *d)
+{
+    qc_kcons_pause(d->jobs_in, true);
+    find_handback_partitions(d);
+    char n[24], np[24];
+    snprintf(n, sizeof n, "%ld", qc_jobs_count(d));
+    snprintf(np, sizeof np, "%d", d->nhandback_parts);
+    qc_log(QC_LOG_INFO, "jobs_stopping", "jobs", n, "handback_partitions", np, NULL);
+    for (qc_job_t *j = d->jobs, *next; j; j = next) {
+        next = j->next;
+        if (j->settled || j->handing_back)
+            continue;
+        if (j->chunk) {
+            qc_chunk_stop(j->chunk); /* sends waiting for a retry are given up */
+        } else if (j->waiting) {
+            unwait(d, j);
+            job_release(j, "stopping"); /* then handed back */
+        } else if (evtimer_pending(j->retry_ev, NULL)) {
+            evtimer_del(j->retry_ev);   /* parked, or retrying after a Redis error */
+            hand_back(j);
+        }
+        /* else a script call is in flight; its reply sees d->stopping */
+    }
+    qc_sends_stop(d);
+    if (!d->jobs && d->job_hooks && d->job_hooks->drained)
+        d->job_hooks->drained(d->job_hooks->user);
+}
+
+void qc_jobs_free_all(qc_disp_t *d)
+{
+    while (d->jobs) {
+        qc_job_t *j = d->jobs;
+        d->jobs = j->next;
+        job_free(j);
+    }
+    d->waiting = NULL;
+}

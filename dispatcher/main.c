@@ -1,4 +1,7 @@
-/* main.c: quakecast-dispatcher start-up, heartbeat and shutdown. */
+/* main.c: quakecast-dispatcher start-up, heartbeat and shutdown: the top
+ * of the dispatcher (see dispatcher.h). It owns the loop, the consumers and
+ * the jobs (job.h), posts broadcast routes (broadcast.h) and notices
+ * (notice.h); nothing below calls into this file. */
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -9,13 +12,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broadcast.h"
+#include "chunk.h"
 #include "dispatcher.h"
+#include "job.h"
+#include "notice.h"
 #include "qc/clock.h"
 #include "qc/err.h"
 #include "qc/log.h"
 
 #define OFF(f) offsetof(qc_dconf_t, f)
-const qc_conf_def_t qc_dconf_defs[] = {
+static const qc_conf_def_t qc_dconf_defs[] = {
     { "QUAKECAST_HTTP_ADDR", QC_CONF_STR, "0.0.0.0", 1, 0, OFF(http_addr), 0, "Address of /healthz, /readyz, /metrics" },
     { "QUAKECAST_HTTP_PORT", QC_CONF_INT, "9090", 0, 65535, OFF(http_port), 0, "Port of /healthz, /readyz, /metrics" },
     { "QUAKECAST_KAFKA_BOOTSTRAP", QC_CONF_STR, "127.0.0.1:9092", 1, 0, OFF(kafka_bootstrap), 0, "Kafka bootstrap servers" },
@@ -57,33 +64,14 @@ const qc_conf_def_t qc_dconf_defs[] = {
     { "QUAKECAST_RATE_EMAIL", QC_CONF_DOUBLE, "0", 0, 1e6, OFF(rate[QC_CH_EMAIL]), 0, "E-mails/s, all dispatchers together; 0 = no limit" },
     { "QUAKECAST_RATE_WEBHOOK", QC_CONF_DOUBLE, "0", 0, 1e6, OFF(rate[QC_CH_WEBHOOK]), 0, "Webhooks/s, all dispatchers together; 0 = no limit" },
     { "QUAKECAST_RATE_BURST_MS", QC_CONF_INT, "100", 1, 10000, OFF(rate_burst_ms), 0, "Rate-limit bucket depth, as this much time at the rate (at most rate + burst in any second)" },
+    { "QUAKECAST_SHUTDOWN_GRACE_S", QC_CONF_INT, "10", 0, 3600, OFF(shutdown_grace_s), 0, "On SIGTERM: seconds to finish sends in flight, hand leases and jobs back and exit; then (or on a second SIGTERM) it exits anyway" },
     { NULL, 0, NULL, 0, 0, 0, 0, NULL },
 };
-
-void qc_disp_dead_letter(qc_disp_t *d, const qc_msg_job_t *job, const char *sub_id, const char *channel,
-                         const char *reason, int attempts)
-{
-    qc_msg_dlq_t m;
-    memset(&m, 0, sizeof m);
-    snprintf(m.alert_id, sizeof m.alert_id, "%s", job->alert_id);
-    snprintf(m.seg, sizeof m.seg, "%s", job->seg);
-    snprintf(m.subscriber_id, sizeof m.subscriber_id, "%s", sub_id);
-    snprintf(m.channel, sizeof m.channel, "%s", channel);
-    snprintf(m.reason, sizeof m.reason, "%s", reason);
-    m.attempts = attempts;
-    m.ts_ms = qc_wall_ms();
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    qc_msg_dlq_pack(&m, &sb);
-    if (qc_kprod_send(d->producer, QC_TOPIC_DLQ, job->alert_id, strlen(job->alert_id), sb.data, sb.size, NULL, NULL))
-        qc_log(QC_LOG_ERROR, "dlq_produce_failed", "alert_id", job->alert_id, "reason", reason, NULL);
-    msgpack_sbuffer_destroy(&sb);
-}
 
 /* A lease we could not renew in time says the link to Redis is too slow
  * for us to work: leave the consumer group so our partitions go to others
  * (job.c hands over the jobs we hold), and measure the link again later. */
-void qc_disp_degraded(qc_disp_t *d)
+static void disp_degraded(qc_disp_t *d)
 {
     d->degraded_until = qc_mono_ms() + 2 * d->conf.lease_ms;
     if (d->degraded)
@@ -121,11 +109,19 @@ static void on_linkcheck(evutil_socket_t fd, short what, void *arg)
         d->ping_sent = 0;
 }
 
+/* qc_job_hooks_t: what the jobs tell the loop */
+static void hook_link_slow(void *user) { disp_degraded(user); }
+static void hook_arrived(void *user, const qc_msg_job_t *msg) { qc_bcast_job(user, msg); }
+
 static double g_degraded(void *o) { return ((qc_disp_t *)o)->degraded ? 1 : 0; }
 
 static bool is_ready(void *opaque, char *why, size_t whysz)
 {
     qc_disp_t *d = opaque;
+    if (d->stopping) {
+        snprintf(why, whysz, "stopping");
+        return false;
+    }
     if (d->degraded) {
         snprintf(why, whysz, "redis link too slow to hold leases");
         return false;
@@ -150,18 +146,57 @@ static void on_redis_state(qc_redis_t *r, bool up, void *opaque)
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
     qc_disp_t *d = arg;
-    if (qc_redis_up(d->redis))
+    if (qc_redis_up(d->redis) && !d->stopping)
         qc_redis_cmd(d->redis, NULL, NULL, "ZADD qc:dispatchers %lld %s", (long long)qc_wall_ms(), d->conf.instance);
 }
 
+static void stop_now(qc_disp_t *d, const char *event)
+{
+    if (d->exiting)
+        return;
+    d->exiting = true;
+    char ms[24], left[24];
+    snprintf(ms, sizeof ms, "%lld", (long long)(qc_mono_ms() - d->stop_started));
+    snprintf(left, sizeof left, "%ld", qc_jobs_count(d));
+    qc_log(strcmp(event, "shutdown_drained") ? QC_LOG_WARN : QC_LOG_INFO, event, "after_ms", ms, "jobs_left", left,
+           NULL);
+    event_base_loopexit(d->base, NULL);
+}
+
+/* hooks.drained: every job settled or handed back */
+static void hook_drained(void *user) { stop_now(user, "shutdown_drained"); }
+
+static void on_grace(evutil_socket_t fd, short what, void *arg) { stop_now(arg, "shutdown_grace_expired"); }
+
+/* First SIGTERM/SIGINT: a clean stop (job.h, qc_jobs_stop): nothing new is
+ * claimed, sends in flight finish, leases are released and jobs published
+ * again for the other dispatchers, so nobody waits for a lease to expire.
+ * A second signal, or the grace running out, exits at once: what is still
+ * held is then left to lease expiry as after a crash. */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     qc_disp_t *d = arg;
-    qc_log(QC_LOG_INFO, "shutdown", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
-    /* Leases are simply left to expire or released by jobs as they finish;
-     * unfinished work is reclaimed by others. */
+    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    if (d->stopping) {
+        stop_now(d, "shutdown_forced"); /* a second signal */
+        return;
+    }
     d->stopping = true;
-    event_base_loopexit(d->base, NULL);
+    d->stop_started = qc_mono_ms();
+    char grace[24];
+    snprintf(grace, sizeof grace, "%ld", d->conf.shutdown_grace_s);
+    qc_log(QC_LOG_INFO, "shutdown", "signal", name, "grace_s", grace, NULL);
+    struct timeval tv = { d->conf.shutdown_grace_s, 0 };
+    d->grace = evtimer_new(d->base, on_grace, d);
+    if (!d->grace || evtimer_add(d->grace, &tv)) {
+        stop_now(d, "shutdown_grace_expired");
+        return;
+    }
+    /* Sizing counts us out at once. */
+    if (qc_redis_up(d->redis))
+        qc_redis_cmd(d->redis, NULL, NULL, "ZREM qc:dispatchers %s", d->conf.instance);
+    qc_kcons_pause(d->notices_in, true);
+    qc_jobs_stop(d); /* may call hook_drained at once */
 }
 
 static double g_jobs(void *o) { return (double)((qc_disp_t *)o)->jobs_active; }
@@ -182,6 +217,10 @@ static void register_metrics(qc_disp_t *d)
                                           "Leases given up because renewals did not come back in time");
     d->m_handed_over = qc_metrics_counter(m, "quakecast_jobs_handed_over_total", NULL,
                                           "Jobs published again because our Redis link was too slow to hold a lease");
+    d->m_handed_back = qc_metrics_counter(m, "quakecast_jobs_handed_back_total", NULL,
+                                          "Jobs published again at shutdown (SIGTERM), their leases released first");
+    d->m_records_handed_back = qc_metrics_counter(m, "quakecast_records_handed_back_total", NULL,
+                                                  "Unsent records of chunks handed back at shutdown, for their next owner");
     d->m_fenced = qc_metrics_counter(m, "quakecast_fence_rejections_total", NULL, "Writes refused because our lease had expired");
     d->m_chunks = qc_metrics_counter(m, "quakecast_chunks_total", NULL, "Chunks processed");
     d->m_chunks_reclaimed = qc_metrics_counter(m, "quakecast_chunks_reclaimed_total", NULL, "Chunks taken over from an expired lease holder");
@@ -232,7 +271,9 @@ static int start_channels(qc_disp_t *d)
         char rate[48] = "unlimited";
         if (on && d->conf.rate[c] > 0) {
             long burst = (long)(d->conf.rate[c] * (double)d->conf.rate_burst_ms / 1000.0);
-            d->rl[c] = qc_rl_new(d, name, d->conf.rate[c], burst);
+            qc_rl_ops_t ops;
+            qc_sends_rl_ops(d, &ops);
+            d->rl[c] = qc_rl_new(d->base, d->redis, name, d->conf.rate[c], burst, &ops);
             if (!d->rl[c])
                 return -1;
             snprintf(rate, sizeof rate, "%g/s", d->conf.rate[c]);
@@ -263,6 +304,9 @@ int main(int argc, char **argv)
 {
     qc_disp_t d;
     memset(&d, 0, sizeof d);
+    /* Lives as long as main(), so as long as every job. */
+    const qc_job_hooks_t hooks = { .link_slow = hook_link_slow, .arrived = hook_arrived, .drained = hook_drained,
+                                   .user = &d };
     char err[512];
     int rc = 1;
     if (argc > 1) {
@@ -302,13 +346,14 @@ int main(int argc, char **argv)
         qc_log(QC_LOG_ERROR, "startup_failed", "error", "http client", NULL);
         goto out;
     }
-    if (start_channels(&d))
-        goto out;
     d.redis = qc_redis_new(d.base, d.conf.redis_url, on_redis_state, &d, err, sizeof err);
     if (!d.redis) {
         qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
         goto out;
     }
+    if (start_channels(&d)) /* after Redis: the rate limiters' buckets live there */
+        goto out;
+    qc_jobs_init(&d, &hooks);
     char cid[128];
     snprintf(cid, sizeof cid, "quakecast-%s", d.conf.instance);
     d.producer = qc_kprod_new(d.base, d.conf.kafka_bootstrap, cid, err, sizeof err);
@@ -316,8 +361,13 @@ int main(int argc, char **argv)
     d.jobs_in = d.producer ? qc_kcons_new(d.base, d.conf.kafka_bootstrap, "quakecast-dispatcher", cid, topics, 1,
                                           qc_job_on_message, &d, err, sizeof err)
                            : NULL;
-    if (d.producer)
+    if (d.producer) {
         qc_kprod_warm(d.producer, QC_TOPIC_DLQ);
+        /* Jobs go back there at shutdown and when the Redis link is slow:
+         * an unknown topic would hold the first of them for a metadata
+         * refresh (about a second). */
+        qc_kprod_warm(d.producer, QC_TOPIC_DISPATCH);
+    }
     /* Verification codes: a group of their own, so a dispatcher out of the
      * jobs group (slow Redis link) still sends them. */
     const char *notice_topics[] = { QC_TOPIC_NOTICES };
@@ -358,16 +408,26 @@ out:
         event_free(d.sigint);
     if (d.sigterm)
         event_free(d.sigterm);
+    if (d.grace)
+        event_free(d.grace);
     qc_httpd_destroy(d.httpd);
+    /* Delivery reports of hand-backs (the flush below) and Redis callbacks
+     * (failures, when the client is destroyed below) still reach jobs:
+     * they find no consumer or producer then and let go (job.c). */
     qc_kcons_destroy(d.jobs_in);
     qc_kcons_destroy(d.notices_in);
+    d.jobs_in = d.notices_in = NULL;
     qc_kprod_destroy(d.producer, 2000);
+    d.producer = NULL;
     qc_httpc_destroy(d.http);
+    qc_sends_free_unanswered(&d); /* exits on the grace or a second signal leave sends in flight */
     qc_notices_destroy(d.notices); /* after the HTTP client: no callback comes later */
     qc_redis_destroy(d.redis);
+    qc_jobs_free_all(&d);         /* after Redis: its failed replies have reached the jobs */
     qc_bcast_cleanup(&d);
     stop_channels(&d);
     qc_offtrack_destroy(d.offsets);
+    free(d.handback_parts); /* job.c's, found at stop */
     qc_metrics_destroy(d.metrics);
     if (d.base)
         event_base_free(d.base);

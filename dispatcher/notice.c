@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatcher.h"
+#include "notice.h"
 #include "qc/clock.h"
 #include "qc/log.h"
 

@@ -8,24 +8,26 @@
  * at once (which would let a window exceed the rate).
  *
  * Items that find no token wait here in arrival order (nearest first, as
- * they were queued) and go back to the front of the send queue when their
- * tokens come. */
+ * they were queued) and go back, through ops.ready, to the front of the
+ * caller's send queue when their tokens come. Nothing here calls up into
+ * chunk.c or the loop (see ratelimit.h). */
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatcher.h"
 #include "qc/log.h"
+#include "ratelimit.h"
 
 struct qc_rl {
-    qc_disp_t *d;
+    qc_rl_ops_t ops;
+    qc_redis_t *redis;
     char key[64];
     char rate_s[32], burst_s[24];
     long burst;
     long tokens;            /* granted and not yet used */
     bool fetching;          /* a rate_take is on its way */
-    qc_item_t *head, *tail; /* waiting for a token */
+    qc_rl_node_t *head, *tail; /* waiting for a token (borrowed) */
     size_t nwait;
     struct event *timer;    /* next ask, when Redis said "not before" */
 };
@@ -36,23 +38,24 @@ static void release_waiting(qc_rl_t *rl)
 {
     /* Hand back as many waiting items as there are tokens, each holding
      * its token, on its way to the provider. */
-    qc_item_t *head = NULL, *tail = NULL;
+    qc_rl_node_t *head = NULL, *tail = NULL;
     while (rl->head && rl->tokens > 0) {
-        qc_item_t *it = rl->head;
-        rl->head = it->qnext;
+        qc_rl_node_t *it = rl->head;
+        rl->head = it->next;
         if (!rl->head)
             rl->tail = NULL;
         rl->nwait--;
         rl->tokens--;
         it->has_token = 1;
-        it->qnext = NULL;
+        it->next = NULL;
         if (tail)
-            tail->qnext = it;
+            tail->next = it;
         else
             head = it;
         tail = it;
     }
-    qc_sends_requeue_front(rl->d, head, tail);
+    if (head)
+        rl->ops.ready(rl->ops.user, head, tail);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -70,27 +73,46 @@ static void later(qc_rl_t *rl, long us)
     evtimer_add(rl->timer, &tv);
 }
 
-static void on_take(redisReply *r, void *opaque)
+void qc_rl_answer(qc_rl_t *rl, long granted, long retry_us)
 {
-    qc_rl_t *rl = opaque;
     rl->fetching = false;
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[0]->type != REDIS_REPLY_INTEGER ||
-        r->element[1]->type != REDIS_REPLY_INTEGER) {
-        if (r && r->type == REDIS_REPLY_ERROR)
-            qc_log(QC_LOG_WARN, "rate_take_failed", "key", rl->key, "error", r->str, NULL);
+    if (granted < 0) {
         later(rl, 200 * 1000); /* Redis away: leases sort that out; ask again */
         return;
     }
-    long granted = (long)r->element[0]->integer;
     rl->tokens += granted;
     if (granted == 0) {
-        qc_counter_add(rl->d->m_rl_waits, 1);
-        later(rl, (long)r->element[1]->integer);
+        if (rl->ops.waited)
+            rl->ops.waited(rl->ops.user);
+        later(rl, retry_us);
         return;
     }
     release_waiting(rl);
     if (rl->nwait && !rl->fetching && !evtimer_pending(rl->timer, NULL))
         fetch(rl);
+}
+
+/* The default ops.ask: rate_take.lua answers {granted, retry_us}. */
+static void on_take(redisReply *r, void *opaque)
+{
+    qc_rl_t *rl = opaque;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_INTEGER) {
+        if (r && r->type == REDIS_REPLY_ERROR)
+            qc_log(QC_LOG_WARN, "rate_take_failed", "key", rl->key, "error", r->str, NULL);
+        qc_rl_answer(rl, -1, 0);
+        return;
+    }
+    qc_rl_answer(rl, (long)r->element[0]->integer, (long)r->element[1]->integer);
+}
+
+static int ask_redis(qc_rl_t *rl, long want)
+{
+    char want_s[24];
+    int wl = snprintf(want_s, sizeof want_s, "%ld", want);
+    const char *argv[] = { rl->key, rl->rate_s, rl->burst_s, want_s };
+    size_t lens[] = { strlen(rl->key), strlen(rl->rate_s), strlen(rl->burst_s), (size_t)wl };
+    return qc_redis_script(rl->redis, QC_SCRIPT_RATE_TAKE, 1, 4, argv, lens, on_take, rl) ? -1 : 0;
 }
 
 static void fetch(qc_rl_t *rl)
@@ -104,27 +126,30 @@ static void fetch(qc_rl_t *rl)
     }
     if (want > rl->burst)
         want = rl->burst;
-    char want_s[24];
-    int wl = snprintf(want_s, sizeof want_s, "%ld", want);
-    const char *argv[] = { rl->key, rl->rate_s, rl->burst_s, want_s };
-    size_t lens[] = { strlen(rl->key), strlen(rl->rate_s), strlen(rl->burst_s), (size_t)wl };
-    if (qc_redis_script(rl->d->redis, QC_SCRIPT_RATE_TAKE, 1, 4, argv, lens, on_take, rl) == 0)
-        rl->fetching = true;
-    else
-        later(rl, 200 * 1000);
+    /* Set first: a stub may answer at once. */
+    rl->fetching = true;
+    int rc = rl->ops.ask ? rl->ops.ask(rl->ops.user, rl, want) : ask_redis(rl, want);
+    if (rc == 0)
+        return;
+    rl->fetching = false;
+    later(rl, 200 * 1000);
 }
 
-qc_rl_t *qc_rl_new(qc_disp_t *d, const char *provider, double per_second, long burst)
+qc_rl_t *qc_rl_new(struct event_base *base, qc_redis_t *redis, const char *provider, double per_second, long burst,
+                   const qc_rl_ops_t *ops)
 {
+    if (!ops || !ops->ready || (!ops->ask && !redis))
+        return NULL;
     qc_rl_t *rl = calloc(1, sizeof *rl);
     if (!rl)
         return NULL;
-    rl->d = d;
+    rl->ops = *ops;
+    rl->redis = redis;
     rl->burst = burst < 1 ? 1 : burst;
     snprintf(rl->key, sizeof rl->key, "qc:rate:%s", provider);
     snprintf(rl->rate_s, sizeof rl->rate_s, "%.6g", per_second);
     snprintf(rl->burst_s, sizeof rl->burst_s, "%ld", rl->burst);
-    rl->timer = evtimer_new(d->base, on_timer, rl);
+    rl->timer = evtimer_new(base, on_timer, rl);
     if (!rl->timer) {
         free(rl);
         return NULL;
@@ -140,7 +165,7 @@ void qc_rl_destroy(qc_rl_t *rl)
     free(rl);
 }
 
-bool qc_rl_take(qc_rl_t *rl, qc_item_t *it)
+bool qc_rl_take(qc_rl_t *rl, qc_rl_node_t *it)
 {
     if (it->has_token) {
         it->has_token = 0;
@@ -151,9 +176,9 @@ bool qc_rl_take(qc_rl_t *rl, qc_item_t *it)
         rl->tokens--;
         return true;
     }
-    it->qnext = NULL;
+    it->next = NULL;
     if (rl->tail)
-        rl->tail->qnext = it;
+        rl->tail->next = it;
     else
         rl->head = it;
     rl->tail = it;
@@ -161,6 +186,16 @@ bool qc_rl_take(qc_rl_t *rl, qc_item_t *it)
     if (!evtimer_pending(rl->timer, NULL))
         fetch(rl);
     return false;
+}
+
+void qc_rl_drain(qc_rl_t *rl)
+{
+    if (!rl || !rl->head)
+        return;
+    qc_rl_node_t *head = rl->head, *tail = rl->tail;
+    rl->head = rl->tail = NULL;
+    rl->nwait = 0;
+    rl->ops.ready(rl->ops.user, head, tail);
 }
 
 size_t qc_rl_waiting(const qc_rl_t *rl)

@@ -15,6 +15,10 @@
     "phone.l": ["Mobile number", "Număr de mobil"],
     "phone.h": ["In international form: + and the country code, e.g. +40712345678.", "În format internațional: + și prefixul țării, de exemplu +40712345678."],
     "email.l": ["E-mail address", "Adresă de e-mail"],
+    "ch.telegram": ["Telegram", "Telegram"],
+    "tg.l": ["Telegram chat id", "Identificatorul conversației Telegram"],
+    "tg.h": ["The number of your chat with our bot. Start a chat with the bot first: a bot cannot write to you before you write to it.",
+             "Numărul conversației tale cu robotul nostru. Începe întâi o conversație cu robotul: un robot nu îți poate scrie înainte să-i scrii tu."],
     "loc.legend": ["Where are you?", "Unde te afli?"],
     "loc.geo": ["Use my location", "Folosește locația mea"],
     "loc.hint": ["Or click your place on the map, or choose the nearest town.", "Sau apasă pe hartă locul tău, sau alege cel mai apropiat oraș."],
@@ -58,6 +62,7 @@
     "err.invalid_phone": ["Write the number in international form, e.g. +40712345678.", "Scrie numărul în format internațional, de exemplu +40712345678."],
     "err.phone_country_not_served": ["We cannot send SMS to this country.", "Nu putem trimite SMS în această țară."],
     "err.invalid_email": ["This e-mail address does not look right.", "Adresa de e-mail nu pare corectă."],
+    "err.invalid_telegram": ["This chat id does not look right: a number, or an @name.", "Identificatorul nu pare corect: un număr sau un @nume."],
     "err.invalid_location": ["Set your place: map, town or coordinates.", "Alege locul: hartă, oraș sau coordonate."],
     "err.no_channel": ["Choose at least one way to warn you.", "Alege cel puțin un mod de avertizare."],
     "err.rate_limited": ["Too many tries. Please wait and try again later.", "Prea multe încercări. Mai încearcă mai târziu."],
@@ -70,7 +75,8 @@
     "err.network": ["No connection. Try again.", "Nu există conexiune. Mai încearcă."]
   });
 
-  var FIELD = { "channels.sms.phone": "phone", "channels.email.address": "email", "lat": "lat", "lon": "lon",
+  var FIELD = { "channels.sms.phone": "phone", "channels.email.address": "email",
+                "channels.telegram.chat_id": "telegram", "lat": "lat", "lon": "lon",
                 "lang": "lang", "min_mmi": "min_mmi", "channels": "channels", "code": "code" };
   var pendingId = null, session = null;
 
@@ -177,6 +183,7 @@
     var ch = {};
     if ($("ch-sms").checked) ch.sms = { phone: $("phone").value.replace(/[\s()-]/g, "") };
     if ($("ch-email").checked) ch.email = { address: $("email").value.trim() };
+    if ($("ch-telegram").checked) ch.telegram = { chat_id: $("telegram").value.replace(/\s/g, "") };
     return ch;
   }
 
@@ -196,7 +203,7 @@
       res.body.channels.forEach(function (c) {
         var l = document.createElement("label");
         l.setAttribute("for", "code-" + c);
-        l.textContent = t("verify.code") + " " + (c === "sms" ? "SMS" : c === "email" ? "e-mail" : c);
+        l.textContent = t("verify.code") + " " + (c === "sms" ? "SMS" : c === "email" ? "e-mail" : c === "telegram" ? "Telegram" : c);
         var i = document.createElement("input");
         i.type = "text"; i.id = "code-" + c; i.setAttribute("inputmode", "numeric");
         i.setAttribute("autocomplete", "one-time-code"); i.setAttribute("maxlength", "6");
@@ -300,6 +307,7 @@
     });
     $("ch-sms").addEventListener("change", function () { $("sms-fields").classList.toggle("hidden", !$("ch-sms").checked); });
     $("ch-email").addEventListener("change", function () { $("email-fields").classList.toggle("hidden", !$("ch-email").checked); });
+    $("ch-telegram").addEventListener("change", function () { $("telegram-fields").classList.toggle("hidden", !$("ch-telegram").checked); });
     $("geo").addEventListener("click", function () {
       if (!navigator.geolocation) { say(t("loc.denied"), false); return; }
       navigator.geolocation.getCurrentPosition(function (pos) {

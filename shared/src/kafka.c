@@ -191,13 +191,19 @@ void qc_kprod_destroy(qc_kprod_t *p, int flush_ms)
 int qc_kprod_send(qc_kprod_t *p, const char *topic, const void *key, size_t keylen,
                   const void *val, size_t vallen, qc_kprod_dr_cb cb, void *opaque)
 {
+    return qc_kprod_send_to(p, topic, RD_KAFKA_PARTITION_UA, key, keylen, val, vallen, cb, opaque);
+}
+
+int qc_kprod_send_to(qc_kprod_t *p, const char *topic, int32_t partition, const void *key, size_t keylen,
+                     const void *val, size_t vallen, qc_kprod_dr_cb cb, void *opaque)
+{
     dr_ctx_t *d = malloc(sizeof *d);
     if (!d)
         return QC_ERR_NOMEM;
     d->cb = cb;
     d->opaque = opaque;
     rd_kafka_resp_err_t err = rd_kafka_producev(
-        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(key, keylen),
         RD_KAFKA_V_VALUE((void *)val, vallen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
     if (err) {
@@ -217,6 +223,22 @@ void qc_kprod_warm(qc_kprod_t *p, const char *topic)
 }
 
 int qc_kprod_outq(qc_kprod_t *p) { return rd_kafka_outq_len(p->rk); }
+
+int qc_kprod_partition_count(qc_kprod_t *p, const char *topic, int timeout_ms)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(p->rk, topic, NULL);
+    if (!t)
+        return -1;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, t, &md, timeout_ms);
+    int n = -1;
+    if (!err && md && md->topic_cnt == 1 && !md->topics[0].err)
+        n = md->topics[0].partition_cnt;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    return n;
+}
 
 /* ---- consumer ---- */
 
@@ -407,6 +429,20 @@ void qc_kcons_pause(qc_kcons_t *c, bool paused)
 }
 
 bool qc_kcons_assigned(const qc_kcons_t *c) { return c->assigned; }
+
+int qc_kcons_assignment(qc_kcons_t *c, const char *topic, int32_t *out, int max)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(c->rk, &l))
+        return -1;
+    int n = 0;
+    for (int i = 0; l && i < l->cnt; i++)
+        if (!strcmp(l->elems[i].topic, topic) && n < max)
+            out[n++] = l->elems[i].partition;
+    if (l)
+        rd_kafka_topic_partition_list_destroy(l);
+    return n;
+}
 
 int qc_kcons_store(qc_kcons_t *c, const char *topic, int32_t partition, int64_t next_offset)
 {

@@ -4,10 +4,11 @@
 //
 //   QC_API_URL        the processor (pages and API)
 //   QC_ADMIN_TOKEN    the admin token (dashboard, checks)
-//   QC_PROVIDERS_URL  the fake providers (the SMS code is read from the fake Twilio)
+//   QC_PROVIDERS_URL  the fake providers (the codes are read from the fake Twilio and Telegram)
 //   QC_EVENT_FILE     an event document to push while the dashboard watches
 //   QC_SHOTS          folder for screenshots (test artifacts)
 //   QC_PHONE          the phone number to sign up with
+//   QC_TELEGRAM_CHAT  the Telegram chat id to sign up with
 //   QC_SCENARIO       "signup", "dashboard" or "all" (default)
 //
 // Prints one JSON line of results; exits non-zero on the first failure.
@@ -21,6 +22,7 @@ const ADMIN = process.env.QC_ADMIN_TOKEN;
 const PROVIDERS = process.env.QC_PROVIDERS_URL;
 const SHOTS = process.env.QC_SHOTS || 'browser-shots';
 const PHONE = process.env.QC_PHONE || '+40721000001';
+const CHAT = process.env.QC_TELEGRAM_CHAT || '731000001';
 const SCENARIO = process.env.QC_SCENARIO || 'all';
 mkdirSync(SHOTS, { recursive: true });
 
@@ -32,21 +34,38 @@ async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, name + '.png'), fullPage: true });
 }
 
-async function codeFromTwilio(phone, timeoutMs = 20000) {
+// The code the fake provider last received for @recipient; @text takes the
+// message text out of the provider's request body.
+async function codeFrom(provider, recipient, text, timeoutMs = 20000) {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    const r = await fetch(PROVIDERS + '/_sink/last?provider=twilio');
+    const r = await fetch(PROVIDERS + '/_sink/last?provider=' + provider);
     if (r.ok) {
       const last = await r.json();
-      if (last.recipient === phone) {
-        const body = new URLSearchParams(last.body).get('Body') || '';
-        const m = body.match(/\b(\d{6})\b/);
+      if (String(last.recipient) === String(recipient)) {
+        const m = (text(last.body) || '').match(/\b(\d{6})\b/);
         if (m) return m[1];
       }
     }
     await new Promise((res) => setTimeout(res, 100));
   }
-  throw new Error('no SMS code for ' + phone);
+  throw new Error('no ' + provider + ' code for ' + recipient);
+}
+const codeFromTwilio = (phone) => codeFrom('twilio', phone, (b) => new URLSearchParams(b).get('Body'));
+const codeFromTelegram = (chat) => codeFrom('telegram', chat, (b) => JSON.parse(b).text);
+
+// Every console error fails the page (a missing icon, a CSP refusal, a
+// script error), except the browser's "Failed to load resource" for API
+// calls under /v1/ answered 4xx/5xx: the pages make those on purpose
+// (a refused number, a wrong code or token) and show the answer.
+function watchConsole(page, errors) {
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const where = (msg.location() && msg.location().url) || '';
+    if (/^Failed to load resource/.test(msg.text()) && where.startsWith(API + '/v1/')) return;
+    errors.push('console: ' + msg.text() + (where ? ' (' + where + ')' : ''));
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
 }
 
 async function api(method, path, token, body, ctype) {
@@ -78,7 +97,7 @@ async function signup(browser) {
   const external = [];
   page.on('request', (req) => { if (!req.url().startsWith(API)) external.push(req.url()); });
   const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  watchConsole(page, errors);
   await page.goto(API + '/');
   await page.waitForSelector('#map circle.town');
   await checkLabels(page);
@@ -110,12 +129,20 @@ async function signup(browser) {
   assert.ok(Math.abs(parseFloat(await page.inputValue('#lat')) - 44.43) < 0.01);
 
   await page.getByLabel('Mobile number').fill(PHONE);
+  // Telegram too: a refused chat id is shown at its field, then a good one.
+  await page.getByLabel('Telegram', { exact: true }).check();
+  await page.getByLabel('Telegram chat id').fill('12 34!');
+  await page.getByRole('button', { name: 'Send me a code' }).click();
+  await page.waitForFunction(() => document.getElementById('telegram-err').textContent !== '');
+  assert.equal(await page.getAttribute('#telegram', 'aria-invalid'), 'true');
+  await page.getByLabel('Telegram chat id').fill(CHAT);
   await page.getByRole('group', { name: 'Your preferences' }).getByLabel('Warn me when the shaking will be at least').selectOption('4');
   await page.getByRole('button', { name: 'Send me a code' }).click();
   await page.waitForSelector('#step-verify:not(.hidden)');
   await shot(page, '03-verify');
   const code = await codeFromTwilio(PHONE);
   const wrong = String((Number(code) + 1) % 1000000).padStart(6, '0');
+  await page.getByLabel(/Code sent by Telegram/).fill(await codeFromTelegram(CHAT));
   await page.getByLabel(/Code sent by SMS/).fill(wrong);
   await page.getByRole('button', { name: 'Confirm' }).click();
   await page.waitForFunction(() => /not right/.test(document.getElementById('status').textContent));
@@ -129,7 +156,9 @@ async function signup(browser) {
   let got = await api('GET', '/v1/subscribers/' + id, token);
   assert.equal(got.status, 200);
   assert.equal(got.body.channels.sms.phone, PHONE);
+  assert.equal(String(got.body.channels.telegram.chat_id), CHAT);
   assert.ok(got.body.consent.sms.verified_at);
+  assert.ok(got.body.consent.telegram.verified_at);
 
   // Change the threshold.
   await page.locator('#m-min_mmi').selectOption('6');
@@ -150,7 +179,7 @@ async function signup(browser) {
   await shot(page, '05-left');
   got = await api('GET', '/v1/subscribers/' + id, ADMIN);
   assert.equal(got.status, 404, 'deleted for good');
-  assert.deepEqual(errors, [], 'no script errors');
+  assert.deepEqual(errors, [], 'no console or script errors');
   assert.deepEqual(external, [], 'no request leaves the origin');
   results.signup = { id, phone: PHONE };
   await context.close();
@@ -160,7 +189,7 @@ async function dashboard(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ro-RO' });
   const page = await context.newPage();
   const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  watchConsole(page, errors);
   await page.goto(API + '/dashboard');
   assert.equal(await page.locator('html').getAttribute('lang'), 'ro', 'Romanian for a Romanian browser');
   await page.getByRole('button', { name: 'English' }).click();
@@ -214,7 +243,7 @@ async function dashboard(browser) {
   assert.equal(segs.replace(/[^0-9/]/g, ''), want);
   assert.ok(seen.filter((n) => n > 0 && n < status.body.notified).length >= 2,
     'notified counted up while the alert ran: ' + JSON.stringify(seen));
-  assert.deepEqual(errors, [], 'no script errors');
+  assert.deepEqual(errors, [], 'no console or script errors');
   results.dashboard = { alert, seen, notified: status.body.notified, rate: await page.locator('#p-rate').textContent() };
   await context.close();
 }

@@ -1,9 +1,12 @@
 """The web pages in headless Chromium (issue 6): Debian's chromium driven
 by playwright-core (tests/browser/run.mjs) signs a person up on a phone-
 sized page (geolocation, map, town list, a refused number shown at its
-field), verifies with the code caught by the fake Twilio, changes the
+field), also by Telegram (a refused chat id shown at its field), verifies
+with the codes caught by the fake Twilio and Telegram, changes the
 threshold, leaves; and watches the dashboard count up during an alert
-slowed by the webhook sink. Screenshots are kept as test artifacts in
+slowed by the webhook sink. Any console error fails a page (a missing
+icon, a CSP refusal, a script error), but for the API's own 4xx/5xx
+answers the pages ask for and show. Screenshots are kept as test artifacts in
 $QUAKECAST_ARTIFACTS_DIR (default <build>/artifacts/browser).
 
 playwright-core comes from npm into a cache folder, pinned by
@@ -12,6 +15,7 @@ chromium or node the test is skipped, unless QUAKECAST_REQUIRE_BROWSER=1."""
 
 import json
 import os
+import random
 import shutil
 import subprocess
 
@@ -59,6 +63,7 @@ def node_modules():
 def run(stack, providers, node_modules, scenario, shots):
     env = dict(os.environ, QC_API_URL=stack.api, QC_ADMIN_TOKEN=stack.token, QC_PROVIDERS_URL=providers.url,
                QC_EVENT_FILE=EVENT, QC_SHOTS=shots, QC_PHONE=fresh_phone(), QC_SCENARIO=scenario,
+               QC_TELEGRAM_CHAT=str(random.randint(100000000, 999999999)),
                NODE_PATH=os.path.join(node_modules, "node_modules"))
     # ES modules resolve from the script's folder, not NODE_PATH: run a copy
     # next to the installed node_modules.

@@ -31,6 +31,12 @@ void qc_kprod_destroy(qc_kprod_t *p, int flush_ms);
  *  @returns 0 or QC_ERR_KAFKA (queue full, unknown topic...). */
 int qc_kprod_send(qc_kprod_t *p, const char *topic, const void *key, size_t keylen,
                   const void *val, size_t vallen, qc_kprod_dr_cb cb, void *opaque);
+/** As qc_kprod_send(), to @p partition (RD_KAFKA_PARTITION_UA: chosen by key). */
+int qc_kprod_send_to(qc_kprod_t *p, const char *topic, int32_t partition, const void *key, size_t keylen,
+                     const void *val, size_t vallen, qc_kprod_dr_cb cb, void *opaque);
+/** @p topic's partition count from the broker, waiting at most @p
+ *  timeout_ms (blocking: for shutdown only). @returns the count or -1. */
+int qc_kprod_partition_count(qc_kprod_t *p, const char *topic, int timeout_ms);
 /** Asks for @p topic's metadata now, so the first message to it (the first
  *  alert's jobs) does not wait for a metadata round trip. */
 void qc_kprod_warm(qc_kprod_t *p, const char *topic);
@@ -55,6 +61,9 @@ void qc_kcons_pause(qc_kcons_t *c, bool paused);
 /** Stores @p next_offset (the offset after the last settled message) for
  *  commit. @returns 0 or QC_ERR_KAFKA (e.g. the partition was revoked). */
 int qc_kcons_store(qc_kcons_t *c, const char *topic, int32_t partition, int64_t next_offset);
+/** The partitions of @p topic assigned to this member now, into @p out (at
+ *  most @p max). @returns how many, or -1. */
+int qc_kcons_assignment(qc_kcons_t *c, const char *topic, int32_t *out, int max);
 /** True once the group assigned partitions (readiness). */
 bool qc_kcons_assigned(const qc_kcons_t *c);
 
