@@ -12,10 +12,12 @@
  * A chunk never calls its job: it asks and reports through the
  * qc_chunk_owner_t it was started with (chunk.h).
  *
- * Scheduling point: enqueue() is where every send waits for a slot, in
- * the order chunks were claimed; a queue ordered by the alert's deadline
- * would replace this FIFO (and qc_sends_pump's pop) without touching the
- * job or the drivers. */
+ * Scheduling: every send waits in sendq.c, earliest deadline first: a
+ * record's deadline is when the S wave reaches that person (iasp91, the
+ * event's origin); those already inside their shaking go after those who
+ * can still act; a provider whose rate limiter already holds a send waiting
+ * for a token is skipped, so a saturated provider does not hold back the
+ * others, and its own line stays in deadline order. */
 #include <event2/event.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "chunk.h"
+#include "sendq.h"
 #include "qc/clock.h"
 #include "qc/geo.h"
 #include "qc/ipe.h"
@@ -41,6 +44,7 @@ typedef struct qc_send_item {
     uint8_t channel;
     uint8_t tried;       /* channels already given up on (bit mask) */
     struct event *retry; /* allocated on the first retry only */
+    int64_t due_ms;      /* wall clock: the S wave reaches this person */
 } qc_item_t;
 
 struct qc_chunk {
@@ -73,6 +77,13 @@ typedef struct send_ctx {
     int64_t started_us;
 } send_ctx_t;
 
+
+/* When the S wave reaches a person: the deadline of their warning. */
+static int64_t due_ms(const qc_msg_job_t *m, double lat, double lon)
+{
+    double s = qc_ttime_s(m->depth_km, qc_geo_distance_km(m->lat, m->lon, lat, lon));
+    return m->origin_ms + (isfinite(s) ? (int64_t)(s * 1000.0) : 0);
+}
 
 /* The earthquake as the job's intensity model sees it, at magnitude @p mag
  * (the job's, or the revision's previous one). */
@@ -149,22 +160,27 @@ static void dead_letter(qc_chunk_t *c, size_t i, const char *sub_id, const char 
 static void enqueue(qc_disp_t *d, qc_item_t *it)
 {
     it->q.next = NULL;
-    if (d->queue_tail)
-        d->queue_tail->q.next = &it->q;
-    else
-        d->queue_head = it;
-    d->queue_tail = it;
+    if (qc_sendq_push(d->sendq, it->channel, it->due_ms, it)) {
+        /* out of memory: the record is left for whoever reclaims */
+        it->c->abandoned++;
+        settle(it);
+    }
 }
 
-/* ops.ready of the rate limiters: items that got their tokens go to the
- * front of the queue, in their order. */
+/* ops.ready of the rate limiters: items that got their tokens go first, in
+ * their order. */
 static void rl_ready(void *user, qc_rl_node_t *head, qc_rl_node_t *tail)
 {
     qc_disp_t *d = user;
-    tail->next = d->queue_head ? &d->queue_head->q : NULL;
-    d->queue_head = (qc_item_t *)head;
-    if (!d->queue_tail)
-        d->queue_tail = (qc_item_t *)tail;
+    (void)tail;
+    for (qc_rl_node_t *n = head, *next; n; n = next) {
+        next = n->next;
+        qc_item_t *it = (qc_item_t *)n;
+        if (qc_sendq_push_ready(d->sendq, it)) {
+            it->c->abandoned++;
+            settle(it);
+        }
+    }
     qc_sends_pump(d);
 }
 
@@ -177,11 +193,8 @@ void qc_sends_stop(qc_disp_t *d)
 {
     for (int ch = 0; ch < QC_CH_COUNT_; ch++)
         qc_rl_drain(d->rl[ch]); /* back into the queue, given up below */
-    while (d->queue_head) {
-        qc_item_t *it = d->queue_head;
-        d->queue_head = (qc_item_t *)it->q.next;
-        if (!d->queue_head)
-            d->queue_tail = NULL;
+    qc_item_t *it;
+    while ((it = qc_sendq_pop_any(d->sendq))) {
         it->c->abandoned++;
         settle(it);
     }
@@ -309,6 +322,14 @@ static void start_send(qc_disp_t *d, qc_item_t *it)
     }
 }
 
+/* sendq's test: a provider whose limiter already holds a send waiting for
+ * a token takes no more now; its next goes when the token comes. */
+static bool channel_blocked(void *user, int channel)
+{
+    qc_disp_t *d = user;
+    return d->rl[channel] && qc_rl_waiting(d->rl[channel]) > 0;
+}
+
 void qc_sends_pump(qc_disp_t *d)
 {
     static __thread bool pumping; /* a synchronous driver re-enters via done() */
@@ -318,11 +339,11 @@ void qc_sends_pump(qc_disp_t *d)
     /* Provider calls are bounded separately from claimed records: libcurl
      * 7.88's curl_multi_remove_handle walks every handle it holds, so 4096
      * requests at once made it the top of the profile (14% of the CPU). */
-    while (d->queue_head && d->inflight < d->conf.max_sends) {
-        qc_item_t *it = d->queue_head;
-        d->queue_head = (qc_item_t *)it->q.next;
-        if (!d->queue_head)
-            d->queue_tail = NULL;
+    int64_t now = qc_wall_ms();
+    while (d->inflight < d->conf.max_sends) {
+        qc_item_t *it = qc_sendq_pop(d->sendq, now, channel_blocked, d);
+        if (!it)
+            break;
         start_send(d, it);
     }
     pumping = false;
@@ -372,6 +393,10 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
         int64_t now = qc_wall_ms();
         c->notified++;
         qc_counter_add(d->m_sent, 1);
+        /* handed to the provider after the S wave reached the person: it
+         * went out all the same, worded for shaking that has started */
+        if (job->kind != QC_JOB_CANCEL && now > it->due_ms)
+            qc_counter_add(d->m_sent_late, 1);
         qc_counter_add(d->m_sent_by[it->channel], 1);
         if (!c->first_ms || now < c->first_ms)
             c->first_ms = now;
@@ -506,6 +531,7 @@ qc_chunk_t *qc_chunk_start(qc_disp_t *d, const qc_chunk_owner_t *owner, const re
         it->c = c;
         it->i = (uint32_t)i;
         it->channel = (uint8_t)ch;
+        it->due_ms = due_ms(m, sub.lat, sub.lon);
         c->outstanding++;
         enqueue(d, it);
     }

@@ -158,7 +158,7 @@ struct qc_disp {
     long jobs_active;
     long inflight;            /* sends started, not finished */
     long held_records;        /* records of claimed, not completed chunks */
-    struct qc_send_item *queue_head, *queue_tail; /* chunk.c: sends waiting for an in-flight slot */
+    struct qc_sendq *sendq;  /* chunk.c: sends waiting for an in-flight slot, earliest deadline first */
     struct send_ctx *sending; /* chunk.c: sends in flight (freed at exit if never answered) */
     const struct qc_job_hooks *job_hooks; /* job.h: the loop's callbacks */
     qc_job_t *jobs;           /* active jobs (list) */
@@ -177,6 +177,7 @@ struct qc_disp {
     qc_series_t *m_retries, *m_records_bad, *m_inflight, *m_send_seconds, *m_skipped_lease;
     qc_series_t *m_sends_started, *m_handed_over, *m_leases_late, *m_handed_back, *m_records_handed_back;
     qc_series_t *m_fallbacks, *m_dead_marked, *m_rl_waits, *m_bcast_sent, *m_bcast_failed;
+    qc_series_t *m_sent_late;   /* handed off after the person's S-wave arrival */
     qc_series_t *m_sent_by[QC_CH_COUNT_], *m_failed_by[QC_CH_COUNT_];
     qc_series_t *m_notices_sent, *m_notices_failed, *m_notices_bad;
 };

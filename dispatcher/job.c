@@ -13,11 +13,12 @@
  * report through; it never calls main.c: the loop hears through the
  * qc_job_hooks_t given to qc_jobs_init() (job.h).
  *
- * Scheduling point: job_claim() asks for the next chunk when there is room
- * in the in-flight bound; jobs without room wait in d->waiting in arrival
- * order and qc_jobs_kick() lets them claim as room comes. Ordering that
- * line (or the send queue in chunk.c) by deadline is where a priority
- * scheduler plugs in. */
+ * Scheduling: job_claim() asks for the next chunk when there is room in
+ * the in-flight bound; jobs without room wait in d->waiting ordered by
+ * their segment's deadline (when the S wave first reaches its cell, from
+ * the job) and qc_jobs_kick() lets them claim as room comes; within the
+ * records claimed, chunk.c's send queue orders each person by their own
+ * deadline. */
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -485,10 +486,12 @@ static void job_wait(qc_job_t *j)
     if (j->waiting)
         return;
     j->waiting = true;
-    j->wnext = NULL;
+    /* Earliest deadline first: the segment the S wave reaches first claims
+     * first; ties (and jobs of one segment) in arrival order. */
     qc_job_t **pp = &j->d->waiting;
-    while (*pp)
+    while (*pp && (*pp)->msg.due_ms <= j->msg.due_ms)
         pp = &(*pp)->wnext;
+    j->wnext = *pp;
     *pp = j;
 }
 

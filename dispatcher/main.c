@@ -17,6 +17,7 @@
 #include "dispatcher.h"
 #include "job.h"
 #include "notice.h"
+#include "sendq.h"
 #include "qc/clock.h"
 #include "qc/err.h"
 #include "qc/log.h"
@@ -247,6 +248,8 @@ static void register_metrics(qc_disp_t *d)
     qc_metrics_gauge_fn(m, "quakecast_redis_link_degraded", NULL,
                         "1 while Redis answers too slowly to hold leases (out of the consumer group)", g_degraded, d);
     qc_metrics_gauge_fn(m, "quakecast_records_held", NULL, "Records of claimed, uncompleted chunks", g_held, d);
+    d->m_sent_late = qc_metrics_counter(m, "quakecast_sends_late_total", NULL,
+                                        "Warnings handed to a provider after the S wave had reached the person");
 }
 
 /* Turns on each channel whose provider is configured, says which are off
@@ -258,6 +261,9 @@ static int start_channels(qc_disp_t *d)
         [QC_CH_TELEGRAM] = &qc_channel_telegram, [QC_CH_SMS] = &qc_channel_twilio,
         [QC_CH_EMAIL] = &qc_channel_smtp, [QC_CH_NULL] = &qc_channel_null,
     };
+    d->sendq = qc_sendq_new(QC_CH_COUNT_);
+    if (!d->sendq)
+        return -1;
     for (int c = 0; c < QC_CH_COUNT_; c++) {
         const char *name = qc_channel_name((qc_channel_t)c);
         char why[256] = "";
@@ -291,6 +297,8 @@ static int start_channels(qc_disp_t *d)
 
 static void stop_channels(qc_disp_t *d)
 {
+    qc_sendq_destroy(d->sendq); /* its items are the chunks' (freed with them) */
+    d->sendq = NULL;
     for (int c = 0; c < QC_CH_COUNT_; c++) {
         qc_rl_destroy(d->rl[c]);
         if (d->drivers[c] && d->drivers[c]->destroy)

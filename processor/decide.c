@@ -18,12 +18,14 @@
 #include "qc/log.h"
 #include "qc/msg.h"
 #include "qc/subscriber.h"
+#include "qc/ttime.h"
 
 typedef struct decide decide_t;
 
 typedef struct target {
     char seg[24];
     double dist_km;
+    int64_t due_ms; /* the S wave reaches the cell's nearest point */
     long total;
     long maxw;
     decide_t *d;
@@ -94,9 +96,11 @@ static void decide_set(decide_t *d, const char *decision, const char *reason)
     snprintf(d->reason, sizeof d->reason, "%s", reason);
 }
 
+/* Earliest deadline first: the segment whose people the S wave reaches
+ * first is planned first (for one event, the nearest). */
 static int cmp_target(const void *a, const void *b)
 {
-    double x = ((const target_t *)a)->dist_km, y = ((const target_t *)b)->dist_km;
+    int64_t x = ((const target_t *)a)->due_ms, y = ((const target_t *)b)->due_ms;
     return x < y ? -1 : x > y;
 }
 
@@ -155,6 +159,7 @@ static void produce_jobs(decide_t *d)
         if (t->total <= 0)
             continue;
         snprintf(job.seg, sizeof job.seg, "%s", t->seg);
+        job.due_ms = t->due_ms;
         for (long s = 0; s < t->maxw; s++) {
             job.slot = (int)s;
             msgpack_sbuffer_clear(&sb);
@@ -518,6 +523,8 @@ static void on_segcat(redisReply *r, void *opaque)
         target_t *t = &d->targets[d->ntargets++];
         snprintf(t->seg, sizeof t->seg, "%s", seg);
         t->dist_km = dist;
+        double s = qc_ttime_s(d->quake.depth_km, dist);
+        t->due_ms = d->m.ev.origin_ms + (isfinite(s) ? (int64_t)(s * 1000.0) : 0);
     }
     if (d->ntargets == 0) {
         decide_set(d, "ignored", "below_threshold");

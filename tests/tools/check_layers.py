@@ -20,7 +20,8 @@ import sys
 import tempfile
 
 # Higher number = higher layer. main owns jobs, jobs own chunks, chunks use
-# the rate limiter and the channels; dispatcher.h is the shared context.
+# the send queue, the rate limiter and the channels; dispatcher.h is the
+# shared context.
 LAYERS = {
     "main.c": 4,
     "job.h": 3, "job.c": 3,
@@ -28,6 +29,7 @@ LAYERS = {
     "broadcast.h": 2, "broadcast.c": 2,
     "notice.h": 2, "notice.c": 2,
     "ratelimit.h": 1, "ratelimit.c": 1,
+    "sendq.h": 1, "sendq.c": 1,
     "dispatcher.h": 0, "dlq.c": 0, "offsets.c": 0, "render.c": 0,
 }
 CHANNEL_LAYER = 0

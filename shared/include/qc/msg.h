@@ -46,6 +46,7 @@ typedef struct qc_msg_job {
     int64_t origin_ms;
     int64_t deadline_ms;  /**< wall clock: after this, a warning is noise */
     int64_t issued_ms;    /**< wall clock when planned */
+    int64_t due_ms;       /**< wall clock: the S wave reaches the segment's cell first; 0 unknown */
     char place[128];
 } qc_msg_job_t;
 
