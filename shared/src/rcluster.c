@@ -528,6 +528,8 @@ qc_rcluster_t *qc_rcluster_new(struct event_base *base, const char *seeds, qc_rc
     const char *p = seeds ? seeds : "";
     if (!strncmp(p, "redis://", 8))
         p += 8;
+    else if (!strncmp(p, "redis-cluster://", 16))
+        p += 16;
     while (*p) {
         size_t len = strcspn(p, ",/");
         char host[QC_RCLUSTER_HOST_MAX];

@@ -320,8 +320,8 @@ static void live_setup(live_t *l, const char *seeds)
     l->base = event_base_new();
     char err[160];
     /* only the first seed: the rest comes from the map */
-    char first[64];
-    snprintf(first, sizeof first, "%.*s", (int)strcspn(seeds, ","), seeds);
+    char first[80];
+    snprintf(first, sizeof first, "redis-cluster://%.*s", (int)strcspn(seeds, ","), seeds);
     l->c = qc_rcluster_new(l->base, first, on_state, l, err, sizeof err);
     CHECK(l->c != NULL);
     CHECK(run_until(l, is_up, NULL, 10));

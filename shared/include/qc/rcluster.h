@@ -83,7 +83,8 @@ int qc_rcluster_command_slot(int argc, const char **argv, const size_t *argvlen)
  *  (a complete map was loaded) or stops being able to. */
 typedef void (*qc_rcluster_state_cb)(qc_rcluster_t *c, bool up, void *opaque);
 
-/** Starts a client from @p seeds ("host:port[,host:port...]", or a
+/** Starts a client from @p seeds ("host:port[,host:port...]", optionally
+ *  prefixed "redis-cluster://" as deploy/local/stack prints it, or a
  *  "redis://host:port" URL): it asks the seeds for the slot map at once
  *  and connects to every primary. @returns NULL with @p errstr set on bad
  *  seeds. Caller frees with qc_rcluster_destroy(). */
