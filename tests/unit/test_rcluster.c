@@ -1,4 +1,5 @@
-/* test_rcluster.c: Redis Cluster routing. The pure parts always; with
+/* test_rcluster.c: Redis Cluster routing, and qc_redis on a cluster URL.
+ * The pure parts always; with
  * QUAKECAST_TEST_REDIS_CLUSTER=<seeds> (tests/tools/rcluster-live starts a
  * 3-primary, 3-replica cluster for it) also the client against it: routing
  * across primaries, hash tags against the server's own CLUSTER KEYSLOT, an
@@ -17,6 +18,7 @@
 
 #include "qc/err.h"
 #include "qc/rcluster.h"
+#include "qc/redis.h"
 #include "qctest.h"
 
 /* ---- pure parts -------------------------------------------------------- */
@@ -519,6 +521,75 @@ static void live_failover(const char *seeds)
     live_teardown(&l);
 }
 
+/* qc_redis (redis.c) on a cluster URL: commands in both forms, and a
+ * project script sent by SHA, loaded by the first NOSCRIPT on its node. */
+static void on_qc_state(qc_redis_t *r, bool up, void *opaque)
+{
+    (void)r;
+    live_t *l = opaque;
+    if (up)
+        l->ups++;
+}
+
+static bool qc_up(live_t *l, void *arg)
+{
+    return qc_redis_up(arg) && l->ups > 0;
+}
+
+static void live_qc_redis(const char *seeds)
+{
+    live_t l;
+    memset(&l, 0, sizeof l);
+    l.base = event_base_new();
+    char url[512], err[160];
+    snprintf(url, sizeof url, "redis-cluster://%s", seeds);
+    qc_redis_t *r = qc_redis_new(l.base, url, on_qc_state, &l, err, sizeof err);
+    CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "  %s\n", err);
+        event_base_free(l.base);
+        return;
+    }
+    CHECK(run_until(&l, qc_up, r, 10));
+    CHECK_STR(qc_redis_run_id(r), "");
+    int want = 0;
+    for (int i = 0; i < 50; i++) {
+        char k[32], v[32];
+        snprintf(k, sizeof k, "qr:%d", i);
+        snprintf(v, sizeof v, "%d", i * 3);
+        CHECK_INT(qc_redis_cmd(r, on_cmd, &l, "SET %s %s", k, v), 0);
+        want++;
+    }
+    CHECK(run_until(&l, replies_at_least, &want, 10));
+    CHECK_INT(qc_redis_cmd(r, on_cmd, &l, "GET %s", "qr:17"), 0);
+    want++;
+    CHECK(run_until(&l, replies_at_least, &want, 10));
+    CHECK_STR(l.last, "51");
+    const char *get[] = { "GET", "qr:33" };
+    size_t getl[] = { 3, 5 };
+    CHECK_INT(qc_redis_argv(r, on_cmd, &l, 2, get, getl), 0);
+    want++;
+    CHECK(run_until(&l, replies_at_least, &want, 10));
+    CHECK_STR(l.last, "99");
+    CHECK_INT(l.errors, 0);
+    /* epoch.lua: KEYS epoch-hash, ARGV run_id; bumps on a new run_id */
+    const char *run_ids[] = { "x", "x", "y" };
+    const char *expect[] = { "1", "1", "2" };
+    for (int i = 0; i < 3; i++) {
+        const char *a[] = { "{qrtest}:epoch", run_ids[i] };
+        size_t al[] = { strlen(a[0]), 1 };
+        CHECK_INT(qc_redis_script(r, QC_SCRIPT_EPOCH, 1, 2, a, al, on_cmd, &l), 0);
+        want++;
+        CHECK(run_until(&l, replies_at_least, &want, 10));
+        CHECK_STR(l.last, expect[i]);
+    }
+    /* loaded on that primary by the first call only */
+    CHECK_INT(qc_redis_noscript_count(r), 1);
+    CHECK_INT(qc_redis_subscribe(r, "qc:decisions", on_cmd, &l), QC_ERR_UNSUPPORTED);
+    qc_redis_destroy(r);
+    event_base_free(l.base);
+}
+
 static void test_live_cluster(void)
 {
     const char *seeds = getenv("QUAKECAST_TEST_REDIS_CLUSTER");
@@ -527,6 +598,7 @@ static void test_live_cluster(void)
         return;
     }
     live_routing(seeds);
+    live_qc_redis(seeds);
     live_redirects(seeds);
     live_failover(seeds); /* last: it leaves one node dead */
 }
