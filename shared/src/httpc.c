@@ -69,6 +69,7 @@ struct httpc_req {
 
     const qc_egress_t *egress;    /* NULL: any address; else checked at connect */
     char refused[96];             /* "<address> (<range>)" of the first refusal, "" if none */
+    bool passed;                  /* some address passed the check: a failure is not the policy's */
 
     /* SMTP submissions (qc_httpc_mail) use a handle of their own, never
      * pooled: their options (upload, recipients, credentials) would leak
@@ -181,7 +182,9 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
  * resolution, so what is checked is what is connected to: no second lookup
  * a DNS answer could change in between. A refused address is skipped and
  * curl tries the name's next address; if none is left the transfer fails
- * with CURLE_COULDNT_CONNECT and complete() reports QC_ERR_EGRESS. The
+ * with CURLE_COULDNT_CONNECT and complete() reports QC_ERR_EGRESS, unless
+ * an allowed address was tried too (then it is an ordinary, retriable
+ * connect failure). The
  * pre-request callback checks the connection's address again before every
  * request, because a connection opened by an unchecked request (a
  * provider's host) may be reused for a checked one. */
@@ -207,6 +210,7 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_
             note_refusal(r, text, range);
             return CURL_SOCKET_BAD;
         }
+        r->passed = true;
     }
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
@@ -401,6 +405,7 @@ static int req_prepare(qc_httpc_t *c, httpc_req_t *r, const qc_egress_t *egress,
     CURL *e = r->easy;
     r->egress = egress;
     r->refused[0] = '\0';
+    r->passed = false;
     /* Through a proxy the address checked would be the proxy's, and the
      * proxy would reach whatever the URL names: checked requests never use
      * one (an empty CURLOPT_PROXY also ignores http_proxy and friends);
@@ -535,7 +540,7 @@ static void complete(qc_httpc_t *c, httpc_req_t *r, CURLcode code)
         /* An HTTP-date is wall-clock time by definition. */
         if (r->retry_after[0])
             res.retry_after_s = qc_httpc_retry_after_parse(r->retry_after, (int64_t)time(NULL));
-    } else if (r->refused[0] && (code == CURLE_COULDNT_CONNECT || code == CURLE_ABORTED_BY_CALLBACK)) {
+    } else if (r->refused[0] && (code == CURLE_ABORTED_BY_CALLBACK || (code == CURLE_COULDNT_CONNECT && !r->passed))) {
         res.err = QC_ERR_EGRESS;
         res.refused = r->refused;
         res.curl_error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);

@@ -609,6 +609,33 @@ static void test_egress_checks_reused_connection(void)
     teardown(&t, &s);
 }
 
+/* An allowed address that does not answer is an ordinary network error,
+ * even when the name also resolved to a refused one: retried, not
+ * dead-lettered as a policy refusal. */
+static void test_egress_allowed_but_closed(void)
+{
+    tctx_t t;
+    server_t s;
+    setup(&t, &s, NULL);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = 0 };
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_INT(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    socklen_t slen = sizeof(sin);
+    CHECK_INT(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+    char err[128], u[80];
+    qc_egress_t *v4 = qc_egress_new("127.0.0.1/32", err, sizeof err);
+    snprintf(u, sizeof u, "http://localhost:%d/ok", ntohs(sin.sin_port));
+    CHECK_INT(start_checked(&t, 0, v4, u), 0);
+    t.expected = 1;
+    run(&t, 5000);
+    CHECK_INT(t.calls, 1);
+    CHECK_INT(t.slots[0].err, QC_ERR_IO);
+    close(fd);
+    qc_egress_destroy(v4);
+    teardown(&t, &s);
+}
+
 static void test_bad_input(void)
 {
     tctx_t t;
@@ -872,7 +899,8 @@ static void test_throughput(void)
 
 QC_TESTS(QC_CASE(test_retry_after_parse), QC_CASE(test_basic), QC_CASE(test_handle_reuse),
          QC_CASE(test_timeout), QC_CASE(test_refused), QC_CASE(test_egress_refuses_loopback_name),
-         QC_CASE(test_egress_checks_reused_connection), QC_CASE(test_bad_input),
+         QC_CASE(test_egress_checks_reused_connection), QC_CASE(test_egress_allowed_but_closed),
+         QC_CASE(test_bad_input),
          QC_CASE(test_keepalive), QC_CASE(test_warm), QC_CASE(test_http2_offer_plain),
          QC_CASE(test_destroy_inflight), QC_CASE(test_destroy_in_callback),
          QC_CASE(test_throughput))
