@@ -46,7 +46,7 @@ typedef struct qc_dconf {
     long http_timeout_ms;
     long retry_base_ms, retry_max_ms;
     long max_attempts;
-    int webhook_allow_private;
+    char *webhook_allow_cidrs; /* addresses webhooks may reach besides public ones */
     long http2;
     /* providers (a channel without its credentials is off) */
     char *twilio_url, *twilio_sid, *twilio_token, *twilio_from;

@@ -39,7 +39,7 @@ static const qc_conf_def_t qc_dconf_defs[] = {
     { "QUAKECAST_RETRY_BASE_MS", QC_CONF_INT, "200", 1, 60000, OFF(retry_base_ms), 0, "First retry back-off (doubles, full jitter)" },
     { "QUAKECAST_RETRY_MAX_MS", QC_CONF_INT, "10000", 1, 600000, OFF(retry_max_ms), 0, "Back-off cap" },
     { "QUAKECAST_MAX_ATTEMPTS", QC_CONF_INT, "8", 1, 1000, OFF(max_attempts), 0, "Attempts per message before it is dead-lettered" },
-    { "QUAKECAST_WEBHOOK_ALLOW_PRIVATE", QC_CONF_BOOL, "0", 1, 0, OFF(webhook_allow_private), 0, "Allow webhook targets on loopback or private addresses" },
+    { "QUAKECAST_WEBHOOK_ALLOW_CIDRS", QC_CONF_STR, "", 1, 0, OFF(webhook_allow_cidrs), 0, "Comma-separated CIDRs webhooks may connect to although loopback, private, link-local or metadata (checked after DNS, at connect); empty: public addresses only" },
     { "QUAKECAST_HTTP2", QC_CONF_INT, "1", 0, 2, OFF(http2), 0, "0 HTTP/1.1, 1 HTTP/2 over TLS, 2 also h2c on plain http" },
     { "QUAKECAST_TWILIO_URL", QC_CONF_STR, "https://api.twilio.com", 1, 0, OFF(twilio_url), 0, "Twilio API base URL (SMS)" },
     { "QUAKECAST_TWILIO_ACCOUNT_SID", QC_CONF_STR, "", 1, 0, OFF(twilio_sid), 0, "Twilio Account SID; SMS is off without it" },

@@ -44,6 +44,7 @@ const qc_conf_def_t qc_pconf_defs[] = {
     { "QUAKECAST_POLL_MAX_BYTES", QC_CONF_INT, "16777216", 65536, 1073741824, OFF(poll_max_bytes), 0, "Largest feed document accepted" },
     { "QUAKECAST_ALERT_DEADLINE", QC_CONF_INT, "600", 10, 86400, OFF(alert_deadline_s), 0, "Seconds after origin past which sending stops (a late warning is noise)" },
     { "QUAKECAST_TOPIC_REPLICATION", QC_CONF_INT, "1", 1, 16, OFF(topic_replication), 0, "Replicas of each topic made by --create-topics (3 on a production cluster)" },
+    { "QUAKECAST_TOPIC_MIN_INSYNC", QC_CONF_INT, "1", 1, 16, OFF(topic_min_insync), 0, "min.insync.replicas of each topic made by --create-topics: with acks=all a write needs this many replicas (2 with 3 replicas); at most QUAKECAST_TOPIC_REPLICATION" },
     { "QUAKECAST_DISPATCH_PARTITIONS", QC_CONF_INT, "32", 1, 10000, OFF(dispatch_partitions), 0, "Partitions of quake.dispatch (bounds dispatcher replicas)" },
     { "QUAKECAST_IMPORT_MAX_BYTES", QC_CONF_INT, "67108864", 1024, 1073741824, OFF(import_max_bytes), 0, "Largest accepted import or event body" },
     { "QUAKECAST_DECISION_TIMEOUT_MS", QC_CONF_INT, "10000", 100, 120000, OFF(decision_timeout_ms), 0, "How long POST /v1/events waits for the decision" },
@@ -73,12 +74,21 @@ static void usage(void)
     fprintf(stderr, "  QUAKECAST_KAFKA_X_<PROPERTY>      any librdkafka property ('_' = '.')\n");
 }
 
+/* The one place the topics are defined: the local stack, docker compose and
+ * the chart's hook Job all run this (settings through QUAKECAST_TOPIC_*
+ * and QUAKECAST_DISPATCH_PARTITIONS). */
 static int create_topics(const qc_pconf_t *c)
 {
     const char *names[] = { QC_TOPIC_EVENTS, QC_TOPIC_DISPATCH, QC_TOPIC_DLQ, QC_TOPIC_ALERTS, QC_TOPIC_NOTICES };
     int parts[] = { 4, (int)c->dispatch_partitions, 4, 1, 4 };
     char err[512];
-    if (qc_kafka_create_topics(c->kafka_bootstrap, names, parts, 5, (int)c->topic_replication, 15000, err, sizeof err)) {
+    if (c->topic_min_insync > c->topic_replication) {
+        qc_log(QC_LOG_ERROR, "create_topics_failed", "error",
+               "QUAKECAST_TOPIC_MIN_INSYNC is above QUAKECAST_TOPIC_REPLICATION: no write could succeed", NULL);
+        return 1;
+    }
+    if (qc_kafka_create_topics(c->kafka_bootstrap, names, parts, 5, (int)c->topic_replication,
+                               (int)c->topic_min_insync, 15000, err, sizeof err)) {
         qc_log(QC_LOG_ERROR, "create_topics_failed", "error", err, NULL);
         return 1;
     }

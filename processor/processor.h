@@ -33,6 +33,7 @@ typedef struct qc_pconf {
     double assoc_window_s, assoc_km, assoc_mag; /* association windows */
     long dispatch_partitions;
     long topic_replication;
+    long topic_min_insync;
     long import_max_bytes;
     long decision_timeout_ms;
     double dispatcher_rate;     /* measured hand-offs/s per dispatcher, for sizing */

@@ -2,7 +2,15 @@
  * webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>", one per
  * active secret during a rotation).
  * 2xx = handed off; 408, 425, 429 and 5xx are transient; other 4xx are
- * permanent (the receiver refuses this message for good). */
+ * permanent (the receiver refuses this message for good).
+ *
+ * The URL is the subscriber's, so every connection is checked against the
+ * egress policy (qc/egress.h) after name resolution: a host that resolves
+ * to loopback, a private or link-local range or a metadata address is
+ * refused unless QUAKECAST_WEBHOOK_ALLOW_CIDRS lists it. A refusal is
+ * permanent (the same name will most likely resolve the same way on the
+ * next try): the message is dead-lettered with the address and its range,
+ * counted in quakecast_webhook_egress_refused_total and logged. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,12 +21,65 @@
 #include "dispatcher.h"
 #include "qc/ipe.h"
 #include "qc/clock.h"
+#include "qc/egress.h"
+#include "qc/err.h"
+#include "qc/log.h"
 #include "qc/sign.h"
+
+typedef struct wh {
+    qc_egress_t *egress;
+    qc_series_t *m_refused;
+} wh_t;
+
+/* One request's context: the callback needs the driver's state too. */
+typedef struct wh_req {
+    qc_send_t *s;
+    wh_t *w;
+} wh_req_t;
+
+static int wh_init(qc_disp_t *d, void **state, char *why, size_t whysz)
+{
+    wh_t *w = calloc(1, sizeof *w);
+    if (!w)
+        return -1;
+    char err[160];
+    w->egress = qc_egress_new(d->conf.webhook_allow_cidrs, err, sizeof err);
+    if (!w->egress) {
+        snprintf(why, whysz, "QUAKECAST_WEBHOOK_ALLOW_CIDRS: %s", err);
+        free(w);
+        return -1;
+    }
+    w->m_refused = qc_metrics_counter(d->metrics, "quakecast_webhook_egress_refused_total", NULL,
+                                      "Webhooks dead-lettered because their host resolved only to "
+                                      "refused (loopback, private, link-local, metadata) addresses");
+    *state = w;
+    return 1;
+}
+
+static void wh_destroy(void *state)
+{
+    wh_t *w = state;
+    if (!w)
+        return;
+    qc_egress_destroy(w->egress);
+    free(w);
+}
 
 static void on_http_done(const qc_httpc_result_t *res, void *opaque)
 {
-    qc_send_t *s = opaque;
+    wh_req_t *q = opaque;
+    qc_send_t *s = q->s;
+    wh_t *w = q->w;
+    free(q);
     char detail[160];
+    if (res->err == QC_ERR_EGRESS) {
+        snprintf(detail, sizeof detail, "egress refused: %s", res->refused);
+        qc_counter_add(w->m_refused, 1);
+        qc_log(QC_LOG_WARN, "webhook_egress_refused", "subscriber", s->sub ? s->sub->id : "", "address",
+               res->refused, "key", s->idem_key, NULL);
+        s->done(s, QC_SEND_PERMANENT, -1, detail);
+        return;
+    }
     if (res->err) {
         snprintf(detail, sizeof detail, "%s", res->curl_error && res->curl_error[0] ? res->curl_error : "network error");
         s->done(s, QC_SEND_TRANSIENT, -1, detail);
@@ -248,7 +309,6 @@ static int webhook_sign(const char *secret, const char *msg_id, int64_t ts, cons
 
 static int webhook_send(qc_disp_t *d, void *state, qc_send_t *s)
 {
-    (void)state;
     const qc_subscriber_t *sub = s->sub;
     int64_t ts = qc_wall_ms() / 1000;
     /* Bounded inputs (ids, a 512-byte text) fit with every byte escaped. */
@@ -272,8 +332,19 @@ static int webhook_send(qc_disp_t *d, void *state, qc_send_t *s)
     snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %lld", (long long)ts);
     snprintf(h_sig, sizeof h_sig, "webhook-signature: %s%s%s", sig, rotating ? " " : "", rotating ? prev_sig : "");
     const char *headers[] = { "Content-Type: application/json", h_id, h_ts, h_sig, "User-Agent: quakecast/0.1", NULL };
+    wh_req_t *q = malloc(sizeof *q);
+    if (!q)
+        return -1;
+    q->s = s;
+    q->w = state;
     /* httpc copies the body. */
-    return qc_httpc_request(d->http, "POST", sub->webhook_url, headers, json, jl, on_http_done, s);
+    int rc = qc_httpc_request_egress(d->http, q->w->egress, "POST", sub->webhook_url, headers, json, jl,
+                                     on_http_done, q);
+    if (rc)
+        free(q);
+    return rc;
 }
 
-const qc_channel_driver_t qc_channel_webhook = { .name = "webhook", .send = webhook_send };
+const qc_channel_driver_t qc_channel_webhook = {
+    .name = "webhook", .init = wh_init, .destroy = wh_destroy, .send = webhook_send
+};

@@ -14,6 +14,7 @@ const char *qc_err2str(int err)
     case QC_ERR_PERMANENT: return "permanent failure";
     case QC_ERR_UNSUPPORTED: return "unsupported";
     case QC_ERR_DONE: return "done";
+    case QC_ERR_EGRESS: return "egress refused";
     case QC_ERR_RETRIABLE_: return "retriable";
     case QC_ERR_IO: return "i/o error";
     case QC_ERR_TIMEOUT: return "timeout";

@@ -16,9 +16,15 @@
 #include <strings.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "qc/egress.h"
 #include "qc/err.h"
 
 #define HTTPC_TIMEOUT_MS_DEFAULT 10000L
@@ -60,6 +66,10 @@ struct httpc_req {
     char etag[QC_HTTPC_VALIDATOR_MAX];        /* for conditional GETs, "" if absent */
     char last_modified[QC_HTTPC_VALIDATOR_MAX];
     char errbuf[CURL_ERROR_SIZE];
+
+    const qc_egress_t *egress;    /* NULL: any address; else checked at connect */
+    char refused[96];             /* "<address> (<range>)" of the first refusal, "" if none */
+    bool passed;                  /* some address passed the check: a failure is not the policy's */
 
     /* SMTP submissions (qc_httpc_mail) use a handle of their own, never
      * pooled: their options (upload, recipients, credentials) would leak
@@ -167,6 +177,60 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
+/* ---- egress checks ------------------------------------------------------
+ * The address is checked where libcurl opens the socket, after its own name
+ * resolution, so what is checked is what is connected to: no second lookup
+ * a DNS answer could change in between. A refused address is skipped and
+ * curl tries the name's next address; if none is left the transfer fails
+ * with CURLE_COULDNT_CONNECT and complete() reports QC_ERR_EGRESS, unless
+ * an allowed address was tried too (then it is an ordinary, retriable
+ * connect failure). The
+ * pre-request callback checks the connection's address again before every
+ * request, because a connection opened by an unchecked request (a
+ * provider's host) may be reused for a checked one. */
+
+static void note_refusal(httpc_req_t *r, const char *addr, const char *range)
+{
+    if (!r->refused[0])
+        snprintf(r->refused, sizeof r->refused, "%s (%s)", addr, range);
+}
+
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    httpc_req_t *r = ud;
+    if (purpose == CURLSOCKTYPE_IPCXN && r->egress) {
+        const char *range = qc_egress_check(r->egress, &a->addr);
+        if (range) {
+            char text[INET6_ADDRSTRLEN] = "?";
+            const void *in = a->family == AF_INET6
+                                 ? (const void *)&((const struct sockaddr_in6 *)(const void *)&a->addr)->sin6_addr
+                                 : (const void *)&((const struct sockaddr_in *)(const void *)&a->addr)->sin_addr;
+            if (a->family == AF_INET || a->family == AF_INET6)
+                inet_ntop(a->family, in, text, sizeof text);
+            note_refusal(r, text, range);
+            return CURL_SOCKET_BAD;
+        }
+        r->passed = true;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    httpc_req_t *r = ud;
+    if (!r->egress)
+        return CURL_PREREQFUNC_OK;
+    const char *range = qc_egress_check_str(r->egress, conn_primary_ip);
+    if (!range)
+        return CURL_PREREQFUNC_OK;
+    note_refusal(r, conn_primary_ip ? conn_primary_ip : "?", range);
+    return CURL_PREREQFUNC_ABORT;
+}
+
 static void req_free(httpc_req_t *r)
 {
     if (!r)
@@ -203,6 +267,10 @@ static httpc_req_t *req_new(qc_httpc_t *c)
         || curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK
         || curl_easy_setopt(e, CURLOPT_HEADERDATA, r) != CURLE_OK
         || curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq) != CURLE_OK
+        || curl_easy_setopt(e, CURLOPT_PREREQDATA, r) != CURLE_OK
         || curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms) != CURLE_OK
         || curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms)
                != CURLE_OK
@@ -331,10 +399,19 @@ static bool method_ok(const char *m)
 
 /* Sets every option that differs between requests; a reused handle keeps
  * whatever the previous request set, so each of these is set every time. */
-static int req_prepare(qc_httpc_t *c, httpc_req_t *r, const char *method, const char *url,
-                       const char *const *headers, const char *body, size_t body_len)
+static int req_prepare(qc_httpc_t *c, httpc_req_t *r, const qc_egress_t *egress, const char *method,
+                       const char *url, const char *const *headers, const char *body, size_t body_len)
 {
     CURL *e = r->easy;
+    r->egress = egress;
+    r->refused[0] = '\0';
+    r->passed = false;
+    /* Through a proxy the address checked would be the proxy's, and the
+     * proxy would reach whatever the URL names: checked requests never use
+     * one (an empty CURLOPT_PROXY also ignores http_proxy and friends);
+     * NULL restores curl's default for the others. */
+    if (curl_easy_setopt(e, CURLOPT_PROXY, egress ? "" : (char *)NULL) != CURLE_OK)
+        return QC_ERR_NOMEM;
     r->body_len = 0;
     r->oom = false;
     r->truncated = false;
@@ -444,7 +521,7 @@ static int map_curl_error(CURLcode code, bool oom)
 static void complete(qc_httpc_t *c, httpc_req_t *r, CURLcode code)
 {
     qc_httpc_result_t res = { .err = 0, .body = "", .retry_after_s = -1, .curl_error = "",
-                              .etag = r->etag, .last_modified = r->last_modified };
+                              .etag = r->etag, .last_modified = r->last_modified, .refused = "" };
     curl_off_t total_us = 0;
     long nconn = 0;
     curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &total_us);
@@ -463,6 +540,10 @@ static void complete(qc_httpc_t *c, httpc_req_t *r, CURLcode code)
         /* An HTTP-date is wall-clock time by definition. */
         if (r->retry_after[0])
             res.retry_after_s = qc_httpc_retry_after_parse(r->retry_after, (int64_t)time(NULL));
+    } else if (r->refused[0] && (code == CURLE_ABORTED_BY_CALLBACK || (code == CURLE_COULDNT_CONNECT && !r->passed))) {
+        res.err = QC_ERR_EGRESS;
+        res.refused = r->refused;
+        res.curl_error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);
     } else {
         res.err = map_curl_error(code, r->oom);
         res.curl_error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);
@@ -731,6 +812,13 @@ int qc_httpc_request(qc_httpc_t *c, const char *method, const char *url,
                      const char *const *headers, const char *body, size_t body_len,
                      qc_httpc_cb cb, void *opaque)
 {
+    return qc_httpc_request_egress(c, NULL, method, url, headers, body, body_len, cb, opaque);
+}
+
+int qc_httpc_request_egress(qc_httpc_t *c, const qc_egress_t *egress, const char *method, const char *url,
+                            const char *const *headers, const char *body, size_t body_len,
+                            qc_httpc_cb cb, void *opaque)
+{
     if (!c || !method || !url || !cb || (!body && body_len) || !method_ok(method))
         return QC_ERR_INVAL;
     if (c->closing)
@@ -739,7 +827,7 @@ int qc_httpc_request(qc_httpc_t *c, const char *method, const char *url,
     httpc_req_t *r = req_get(c);
     if (!r)
         return QC_ERR_NOMEM;
-    int rc = req_prepare(c, r, method, url, headers, body, body_len);
+    int rc = req_prepare(c, r, egress, method, url, headers, body, body_len);
     if (rc < 0)
         goto release;
     r->cb = cb;

@@ -456,7 +456,7 @@ int qc_kcons_store(qc_kcons_t *c, const char *topic, int32_t partition, int64_t 
 }
 
 int qc_kafka_create_topics(const char *bootstrap, const char *const *names, const int *partitions,
-                           size_t n, int replication, int timeout_ms, char *errstr, size_t errsz)
+                           size_t n, int replication, int min_insync, int timeout_ms, char *errstr, size_t errsz)
 {
     int rc = QC_ERR_KAFKA;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -476,6 +476,12 @@ int qc_kafka_create_topics(const char *bootstrap, const char *const *names, cons
         nt[i] = rd_kafka_NewTopic_new(names[i], partitions[i], replication, errstr, errsz);
         if (!nt[i])
             goto out;
+        char mi[16];
+        snprintf(mi, sizeof mi, "%d", min_insync);
+        if (min_insync > 0 && rd_kafka_NewTopic_set_config(nt[i], "min.insync.replicas", mi)) {
+            snprintf(errstr, errsz, "cannot set min.insync.replicas on %s", names[i]);
+            goto out;
+        }
     }
     rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_operation_timeout(opt, timeout_ms, errstr, errsz);

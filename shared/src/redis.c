@@ -1,7 +1,13 @@
-/* redis.c: async Redis with reconnect and SHA-called scripts. */
+/* redis.c: async Redis with reconnect and SHA-called scripts.
+ *
+ * A "redis-cluster://host:port,..." URL makes every command and script go
+ * through the Redis Cluster client (rcluster.c), routed by its first key;
+ * scripts are loaded on each primary by their first NOSCRIPT. Pub/sub is
+ * not offered on a cluster yet. */
 #include "qc/redis.h"
 #include "qc/err.h"
 #include "qc/log.h"
+#include "qc/rcluster.h"
 
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
@@ -42,6 +48,7 @@ static const struct { const char *name; const char *src; } script_table[QC_SCRIP
 
 struct qc_redis {
     struct event_base *base;
+    qc_rcluster_t *cl;       /* cluster shape: routes everything, ac stays NULL */
     redisAsyncContext *ac;   /* NULL while disconnected */
     bool up;                 /* connected and initialised */
     char host[256];
@@ -212,6 +219,16 @@ static int parse_url(qc_redis_t *r, const char *url)
     return 0;
 }
 
+static void on_cluster_state(qc_rcluster_t *c, bool up, void *opaque)
+{
+    (void)c;
+    qc_redis_t *r = opaque;
+    r->up = up;
+    qc_log(up ? QC_LOG_INFO : QC_LOG_WARN, up ? "redis_cluster_up" : "redis_cluster_down", NULL);
+    if (r->state_cb && !r->destroying)
+        r->state_cb(r, up, r->opaque);
+}
+
 qc_redis_t *qc_redis_new(struct event_base *base, const char *url, qc_redis_state_cb state_cb,
                          void *opaque, char *errstr, size_t errsz)
 {
@@ -224,7 +241,8 @@ qc_redis_t *qc_redis_new(struct event_base *base, const char *url, qc_redis_stat
     r->state_cb = state_cb;
     r->opaque = opaque;
     r->backoff_ms = 100;
-    if (parse_url(r, url)) {
+    bool cluster = !strncmp(url, "redis-cluster://", 16);
+    if (!cluster && parse_url(r, url)) {
         snprintf(errstr, errsz, "invalid Redis URL '%s' (want redis://host:port/db)", url);
         free(r);
         return NULL;
@@ -254,6 +272,14 @@ qc_redis_t *qc_redis_new(struct event_base *base, const char *url, qc_redis_stat
         qc_redis_destroy(r);
         return NULL;
     }
+    if (cluster) {
+        r->cl = qc_rcluster_new(base, url, on_cluster_state, r, errstr, errsz);
+        if (!r->cl) {
+            qc_redis_destroy(r);
+            return NULL;
+        }
+        return r;
+    }
     connect_now(r);
     return r;
 }
@@ -263,6 +289,7 @@ void qc_redis_destroy(qc_redis_t *r)
     if (!r)
         return;
     r->destroying = true;
+    qc_rcluster_destroy(r->cl);
     if (r->ac)
         redisAsyncFree(r->ac);
     if (r->retry_ev)
@@ -315,6 +342,8 @@ static int new_call(qc_redis_t *r, qc_redis_cb cb, void *opaque, bool persistent
 int qc_redis_argv(qc_redis_t *r, qc_redis_cb cb, void *opaque, int argc, const char **argv,
                   const size_t *argvlen)
 {
+    if (r->cl)
+        return qc_rcluster_argv(r->cl, cb, opaque, argc, argv, argvlen);
     plain_call_t *c;
     int rc = new_call(r, cb, opaque, false, &c);
     if (rc)
@@ -326,8 +355,46 @@ int qc_redis_argv(qc_redis_t *r, qc_redis_cb cb, void *opaque, int argc, const c
     return 0;
 }
 
+/* A formatted command (RESP: "*N" then N "$len" bulk strings, as
+ * redisvFormatCommand writes it) back into argv form. @returns argc, or -1. */
+static int resp_to_argv(const char *p, size_t len, const char **argv, size_t *argvlen, int max)
+{
+    const char *end = p + len;
+    char *q;
+    if (p >= end || *p != '*')
+        return -1;
+    long n = strtol(p + 1, &q, 10);
+    if (n <= 0 || n > max || q + 2 > end || q[0] != '\r')
+        return -1;
+    p = q + 2;
+    for (long i = 0; i < n; i++) {
+        if (p >= end || *p != '$')
+            return -1;
+        long l = strtol(p + 1, &q, 10);
+        if (l < 0 || q + 2 > end || (size_t)(end - (q + 2)) < (size_t)l + 2)
+            return -1;
+        argv[i] = q + 2;
+        argvlen[i] = (size_t)l;
+        p = q + 2 + l + 2;
+    }
+    return (int)n;
+}
+
 int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, ...)
 {
+    if (r->cl) {
+        char *buf = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int len = redisvFormatCommand(&buf, fmt, ap);
+        va_end(ap);
+        const char *argv[64];
+        size_t argvlen[64];
+        int argc = len > 0 ? resp_to_argv(buf, (size_t)len, argv, argvlen, 64) : -1;
+        int rc = argc > 0 ? qc_rcluster_argv(r->cl, cb, opaque, argc, argv, argvlen) : QC_ERR_INVAL;
+        free(buf);
+        return rc;
+    }
     plain_call_t *c;
     int rc = new_call(r, cb, opaque, false, &c);
     if (rc)
@@ -345,6 +412,8 @@ int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, .
 
 int qc_redis_subscribe(qc_redis_t *r, const char *channel, qc_redis_cb cb, void *opaque)
 {
+    if (r->cl)
+        return QC_ERR_UNSUPPORTED;
     plain_call_t *c;
     int rc = new_call(r, cb, opaque, true, &c);
     if (rc)
@@ -391,12 +460,36 @@ static void on_script(redisAsyncContext *ac, void *reply_, void *priv)
     free(c);
 }
 
+/* The cluster shape's script reply: NOSCRIPT on a primary that has not
+ * seen the script yet is answered by sending it with EVAL, to the same
+ * slot. */
+static void on_cluster_script(redisReply *reply, void *priv)
+{
+    script_call_t *c = priv;
+    if (reply && reply->type == REDIS_REPLY_ERROR && !c->retried && !strncmp(reply->str, "NOSCRIPT", 8) &&
+        !c->r->destroying) {
+        c->retried = true;
+        c->r->noscript++;
+        c->argv[0] = "EVAL";
+        c->argvlen[0] = 4;
+        c->argv[1] = c->r->src[c->script];
+        c->argvlen[1] = c->r->srclen[c->script];
+        int slot = c->argc > 3 && strcmp(c->nkeys, "0") ? (int)qc_rcluster_keyslot(c->argv[3], c->argvlen[3]) : -1;
+        if (qc_rcluster_argv_slot(c->r->cl, slot, on_cluster_script, c, c->argc, c->argv, c->argvlen) == 0)
+            return;
+        reply = NULL;
+    }
+    if (c->cb)
+        c->cb(reply, c->opaque);
+    free(c);
+}
+
 int qc_redis_script(qc_redis_t *r, qc_script_t script, int nkeys, int argc, const char **argv,
                     const size_t *argvlen, qc_redis_cb cb, void *opaque)
 {
-    if ((unsigned)script >= QC_SCRIPT_COUNT_)
+    if ((unsigned)script >= QC_SCRIPT_COUNT_ || nkeys < 0 || nkeys > argc)
         return QC_ERR_INVAL;
-    if (!r->ac || !r->up)
+    if ((!r->ac && !r->cl) || !r->up)
         return QC_ERR_REDIS;
     size_t total = 0;
     for (int i = 0; i < argc; i++)
@@ -428,6 +521,13 @@ int qc_redis_script(qc_redis_t *r, qc_script_t script, int nkeys, int argc, cons
         c->argv[3 + i] = data;
         c->argvlen[3 + i] = argvlen[i];
         data += argvlen[i];
+    }
+    if (r->cl) {
+        int slot = nkeys > 0 ? (int)qc_rcluster_keyslot(argv[0], argvlen[0]) : -1;
+        int rc = qc_rcluster_argv_slot(r->cl, slot, on_cluster_script, c, c->argc, c->argv, c->argvlen);
+        if (rc)
+            free(c);
+        return rc;
     }
     if (redisAsyncCommandArgv(r->ac, on_script, c, c->argc, c->argv, c->argvlen) != REDIS_OK) {
         free(c);

@@ -1,12 +1,15 @@
 /* subscriber.c: validation of the subscriber document and its packed
  * segment record. */
 #include "qc/subscriber.h"
+#include "qc/egress.h"
 #include "qc/err.h"
 #include "qc/geo.h"
 #include "qc/mpcheck.h"
 #include "qc/sign.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <ctype.h>
 #include <math.h>
 #include <openssl/rand.h>
@@ -167,16 +170,10 @@ static bool valid_email(const char *s)
     return labels >= 2;
 }
 
-static bool private_ipv4(const unsigned char a[4])
-{
-    return a[0] == 10 || a[0] == 127 || a[0] == 0 || (a[0] == 169 && a[1] == 254) ||
-           (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
-           (a[0] == 100 && (a[1] & 0xc0) == 64) || a[0] >= 224;
-}
-
-/* Refuses targets an attacker could use to reach internal services. A name
- * that resolves to a private address is checked again when the dispatcher
- * connects (TODO: CURLOPT_OPENSOCKETFUNCTION); literals are refused here. */
+/* Refuses targets an attacker could use to reach internal services.
+ * Literal addresses are refused here with the ranges the dispatcher
+ * refuses (qc/egress.h); a name that resolves to one is refused by the
+ * dispatcher when it connects (channels/webhook.c). */
 static int check_webhook_url(const char *url, bool allow_private, const char **reason)
 {
     const char *p;
@@ -225,19 +222,12 @@ static int check_webhook_url(const char *url, bool allow_private, const char **r
         }
     if (allow_private)
         return 0;
-    unsigned char a[16];
-    struct in_addr v4;
+    struct sockaddr_in v4 = { .sin_family = AF_INET };
+    struct sockaddr_in6 v6 = { .sin6_family = AF_INET6 };
     /* inet_aton also reads the forms URL parsers accept besides dotted
      * quads ("2130706433", "0x7f.1", "0177.0.0.1"). */
-    if ((inet_pton(AF_INET, host, a) == 1 && private_ipv4(a)) ||
-        (inet_aton(host, &v4) && private_ipv4((const unsigned char *)&v4.s_addr))) {
-        *reason = "private, loopback or link-local target refused";
-        return -1;
-    }
-    if (inet_pton(AF_INET6, host, a) == 1 &&
-        (IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a) || IN6_IS_ADDR_LINKLOCAL((struct in6_addr *)a) ||
-         (a[0] & 0xfe) == 0xfc || IN6_IS_ADDR_UNSPECIFIED((struct in6_addr *)a) ||
-         IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))) {
+    if ((inet_aton(host, &v4.sin_addr) && qc_egress_classify((struct sockaddr *)&v4)) ||
+        (inet_pton(AF_INET6, host, &v6.sin6_addr) == 1 && qc_egress_classify((struct sockaddr *)&v6))) {
         *reason = "private, loopback or link-local target refused";
         return -1;
     }

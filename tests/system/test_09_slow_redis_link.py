@@ -77,7 +77,8 @@ def test_slow_redis_link(stack, sink, tmp_path):
     port = free_port()
     env = dict(stack.env, QUAKECAST_KAFKA_BOOTSTRAP=stack.bootstrap,
                QUAKECAST_REDIS_URL="redis://127.0.0.1:%d/0" % proxy.port, QUAKECAST_HTTP_ADDR="127.0.0.1",
-               QUAKECAST_HTTP_PORT=str(port), QUAKECAST_INSTANCE="slow-1", QUAKECAST_WEBHOOK_ALLOW_PRIVATE="1")
+               QUAKECAST_HTTP_PORT=str(port), QUAKECAST_INSTANCE="slow-1", QUAKECAST_WEBHOOK_ALLOW_PRIVATE="1",
+               QUAKECAST_WEBHOOK_ALLOW_CIDRS="127.0.0.1/32")
     log = open(str(tmp_path / "slow-1.log"), "w")
     proc = subprocess.Popen([os.path.join(BUILD, "dispatcher", "quakecast-dispatcher")], env=env,
                             stdout=log, stderr=log)

@@ -20,6 +20,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "qc/egress.h"
 #include "qc/err.h"
 #include "qc/httpc.h"
 #include "qctest.h"
@@ -227,6 +228,7 @@ typedef struct slot {
     char body[128];
     double total_s;
     char curl_error[CURL_ERROR_SIZE];
+    char refused[96];
 } slot_t;
 
 typedef struct tctx {
@@ -285,6 +287,7 @@ static void slot_cb(const qc_httpc_result_t *res, void *opaque)
     s->total_s = res->total_s;
     snprintf(s->body, sizeof(s->body), "%s", res->body ? res->body : "(null)");
     snprintf(s->curl_error, sizeof(s->curl_error), "%s", res->curl_error ? res->curl_error : "");
+    snprintf(s->refused, sizeof(s->refused), "%s", res->refused ? res->refused : "(null)");
     if (t->destroy_in_cb && t->c) {
         qc_httpc_destroy(t->c);
         t->c = NULL;
@@ -302,6 +305,13 @@ static int start(tctx_t *t, int slot, const char *method, const char *url,
                               &t->refs[slot]);
     t->in_request = false;
     return rc;
+}
+
+static int start_checked(tctx_t *t, int slot, const qc_egress_t *egress, const char *url)
+{
+    t->refs[slot].t = t;
+    t->refs[slot].slot = slot;
+    return qc_httpc_request_egress(t->c, egress, "GET", url, NULL, NULL, 0, slot_cb, &t->refs[slot]);
 }
 
 static void guard_fire(evutil_socket_t fd, short what, void *arg)
@@ -518,6 +528,111 @@ static void test_refused(void)
     CHECK(t.slots[0].curl_error[0] != '\0');
     CHECK_INT(t.calls_in_request, 0);
     close(fd);
+    teardown(&t, &s);
+}
+
+/* A host name that resolves to loopback is refused when the socket would
+ * be opened: nothing reaches the server. With the address allow-listed the
+ * same request goes through. */
+static void test_egress_refuses_loopback_name(void)
+{
+    tctx_t t;
+    server_t s;
+    setup(&t, &s, NULL);
+    char err[128];
+    qc_egress_t *none = qc_egress_new("", err, sizeof err);
+    qc_egress_t *lo = qc_egress_new("127.0.0.0/8, ::1/128", err, sizeof err);
+    CHECK(none && lo);
+    char byname[80], literal[80], mapped[80];
+    snprintf(byname, sizeof byname, "http://localhost:%d/ok", s.port);
+    snprintf(literal, sizeof literal, "http://127.0.0.1:%d/ok", s.port);
+    snprintf(mapped, sizeof mapped, "http://[::ffff:127.0.0.1]:%d/ok", s.port);
+
+    CHECK_INT(start_checked(&t, 0, none, byname), 0);
+    CHECK_INT(start_checked(&t, 1, none, literal), 0);
+    CHECK_INT(start_checked(&t, 2, none, mapped), 0);
+    t.expected = 3;
+    run(&t, 5000);
+    CHECK_INT(t.calls, 3);
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(t.slots[i].err, QC_ERR_EGRESS);
+        CHECK(strstr(t.slots[i].refused, "(loopback)") != NULL);
+    }
+    CHECK_STR(t.slots[1].refused, "127.0.0.1 (loopback)");
+    CHECK_STR(t.slots[2].refused, "::ffff:127.0.0.1 (loopback)");
+    CHECK_INT(s.conns, 0);
+    CHECK_INT(s.requests, 0);
+
+    /* allow-listed: the name goes through */
+    CHECK_INT(start_checked(&t, 3, lo, byname), 0);
+    t.expected = 4;
+    run(&t, 5000);
+    CHECK_INT(t.slots[3].err, 0);
+    CHECK_INT(t.slots[3].status, 200);
+    CHECK_STR(t.slots[3].refused, "");
+    CHECK_INT(s.requests, 1);
+
+    qc_egress_destroy(none);
+    qc_egress_destroy(lo);
+    teardown(&t, &s);
+}
+
+/* A kept-alive connection opened by an unchecked request (a provider's
+ * host) is checked again before a checked request reuses it. */
+static void test_egress_checks_reused_connection(void)
+{
+    tctx_t t;
+    server_t s;
+    setup(&t, &s, NULL);
+    char err[128], u[80];
+    qc_egress_t *none = qc_egress_new("", err, sizeof err);
+    url_for(&s, "/ok", u, sizeof u);
+    CHECK_INT(start(&t, 0, "GET", u, NULL, NULL, 0), 0);
+    t.expected = 1;
+    run(&t, 5000);
+    CHECK_INT(t.slots[0].status, 200);
+    CHECK_INT(s.conns, 1);
+    CHECK_INT(start_checked(&t, 1, none, u), 0);
+    t.expected = 2;
+    run(&t, 5000);
+    CHECK_INT(t.slots[1].err, QC_ERR_EGRESS);
+    CHECK_STR(t.slots[1].refused, "127.0.0.1 (loopback)");
+    CHECK_INT(s.requests, 1);
+    /* the unchecked path still reuses the connection */
+    CHECK_INT(start(&t, 2, "GET", u, NULL, NULL, 0), 0);
+    t.expected = 3;
+    run(&t, 5000);
+    CHECK_INT(t.slots[2].status, 200);
+    CHECK_STR(t.slots[2].refused, "");
+    CHECK_INT(s.requests, 2);
+    qc_egress_destroy(none);
+    teardown(&t, &s);
+}
+
+/* An allowed address that does not answer is an ordinary network error,
+ * even when the name also resolved to a refused one: retried, not
+ * dead-lettered as a policy refusal. */
+static void test_egress_allowed_but_closed(void)
+{
+    tctx_t t;
+    server_t s;
+    setup(&t, &s, NULL);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = 0 };
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_INT(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    socklen_t slen = sizeof(sin);
+    CHECK_INT(getsockname(fd, (struct sockaddr *)&sin, &slen), 0);
+    char err[128], u[80];
+    qc_egress_t *v4 = qc_egress_new("127.0.0.1/32", err, sizeof err);
+    snprintf(u, sizeof u, "http://localhost:%d/ok", ntohs(sin.sin_port));
+    CHECK_INT(start_checked(&t, 0, v4, u), 0);
+    t.expected = 1;
+    run(&t, 5000);
+    CHECK_INT(t.calls, 1);
+    CHECK_INT(t.slots[0].err, QC_ERR_IO);
+    close(fd);
+    qc_egress_destroy(v4);
     teardown(&t, &s);
 }
 
@@ -783,7 +898,9 @@ static void test_throughput(void)
 }
 
 QC_TESTS(QC_CASE(test_retry_after_parse), QC_CASE(test_basic), QC_CASE(test_handle_reuse),
-         QC_CASE(test_timeout), QC_CASE(test_refused), QC_CASE(test_bad_input),
+         QC_CASE(test_timeout), QC_CASE(test_refused), QC_CASE(test_egress_refuses_loopback_name),
+         QC_CASE(test_egress_checks_reused_connection), QC_CASE(test_egress_allowed_but_closed),
+         QC_CASE(test_bad_input),
          QC_CASE(test_keepalive), QC_CASE(test_warm), QC_CASE(test_http2_offer_plain),
          QC_CASE(test_destroy_inflight), QC_CASE(test_destroy_in_callback),
          QC_CASE(test_throughput))

@@ -65,6 +65,12 @@ static void test_rules(void)
     CHECK_STR(code_of(WU("https://169.254.169.254/latest"), &strict, &f), "invalid_webhook");
     CHECK_STR(code_of(WU("https://localhost./h"), &strict, &f), "invalid_webhook");
     CHECK_STR(code_of(WU("https://[fe80::1]/h"), &strict, &f), "invalid_webhook");
+    /* the dispatcher's ranges (qc/egress.h), IPv6 forms of IPv4 included */
+    CHECK_STR(code_of(WU("https://[::ffff:169.254.169.254]/h"), &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of(WU("https://[64:ff9b::a9fe:a9fe]/h"), &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of(WU("https://100.100.100.200/h"), &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of(WU("https://[fd00:ec2::254]/h"), &strict, &f), "invalid_webhook");
+    CHECK_STR(code_of(WU("https://[::ffff:93.184.216.34]/h"), &strict, &f), "ok");
     CHECK_STR(code_of(WU("https://hooks.example.org:8443/h?x=1"), &strict, &f), "ok");
 }
 

@@ -155,7 +155,7 @@ an invalid combination fails `helm template`, `helm install` and `helm lint`.
 {{- end -}}
 {{- range $component := list "processor" "dispatcher" -}}
 {{- range $key, $_ := (index $.Values $component).env -}}
-{{- if has $key (list "QUAKECAST_KAFKA_BOOTSTRAP" "QUAKECAST_REDIS_URL" "QUAKECAST_API_TOKEN" "QUAKECAST_API_TOKEN_FILE" "QUAKECAST_HTTP_ADDR" "QUAKECAST_HTTP_PORT" "QUAKECAST_INSTANCE" "QUAKECAST_LOG_LEVEL" "QUAKECAST_WEBHOOK_ALLOW_PRIVATE" "QUAKECAST_DISPATCH_PARTITIONS" "QUAKECAST_DISPATCHER_RATE" "QUAKECAST_HANDOFF_TARGET" "QUAKECAST_ALERT_DEADLINE") -}}
+{{- if has $key (list "QUAKECAST_KAFKA_BOOTSTRAP" "QUAKECAST_REDIS_URL" "QUAKECAST_API_TOKEN" "QUAKECAST_API_TOKEN_FILE" "QUAKECAST_HTTP_ADDR" "QUAKECAST_HTTP_PORT" "QUAKECAST_INSTANCE" "QUAKECAST_LOG_LEVEL" "QUAKECAST_WEBHOOK_ALLOW_PRIVATE" "QUAKECAST_WEBHOOK_ALLOW_CIDRS" "QUAKECAST_DISPATCH_PARTITIONS" "QUAKECAST_DISPATCHER_RATE" "QUAKECAST_HANDOFF_TARGET" "QUAKECAST_ALERT_DEADLINE") -}}
 {{- fail (printf "%s.env.%s is set by the chart from other values (README \"Deploy\")" $component $key) -}}
 {{- end -}}
 {{- end -}}
@@ -173,6 +173,7 @@ QUAKECAST_REDIS_URL: {{ .Values.redis.url | quote }}
 {{- end }}
 QUAKECAST_LOG_LEVEL: {{ .Values.logLevel | quote }}
 QUAKECAST_WEBHOOK_ALLOW_PRIVATE: {{ ternary "1" "0" .Values.webhookAllowPrivate | quote }}
+QUAKECAST_WEBHOOK_ALLOW_CIDRS: {{ .Values.webhookAllowCidrs | quote }}
 QUAKECAST_HTTP_ADDR: "0.0.0.0"
 {{- include "quakecast.kafkaProperties" . }}
 {{- end -}}

@@ -20,6 +20,7 @@ typedef enum qc_err {
     QC_ERR_PERMANENT = -7,  /**< provider refused for good */
     QC_ERR_UNSUPPORTED = -8,/**< format/version we do not handle */
     QC_ERR_DONE = -9,       /**< nothing left to do (not a failure) */
+    QC_ERR_EGRESS = -10,    /**< destination address refused by the egress policy */
     /* retriable: everything at or below QC_ERR_RETRIABLE_ */
     QC_ERR_RETRIABLE_ = -100,
     QC_ERR_IO = -101,       /**< network or socket failure */

@@ -14,6 +14,7 @@
 
 struct event_base;
 typedef struct qc_httpc qc_httpc_t;
+typedef struct qc_egress qc_egress_t;
 
 /** Response bodies are kept up to this many bytes; the rest is dropped
  *  (the request still succeeds). */
@@ -39,7 +40,9 @@ typedef struct qc_httpc_result {
     int err;               /**< 0 if an HTTP status was received (any status), else
                                 QC_ERR_TIMEOUT (total or connect timeout), QC_ERR_IO (other
                                 network/protocol failure), QC_ERR_INVAL (malformed URL or
-                                scheme other than http/https: do not retry), QC_ERR_NOMEM */
+                                scheme other than http/https: do not retry), QC_ERR_NOMEM,
+                                QC_ERR_EGRESS (qc_httpc_request_egress: every address the
+                                host resolved to was refused; see refused) */
     long status;           /**< HTTP status, 0 when err != 0 (for mail see qc_httpc_mail) */
     const char *body;      /**< response body (NUL-terminated), may be ""; at most
                                 max_body bytes (the rest is dropped: see truncated);
@@ -53,6 +56,8 @@ typedef struct qc_httpc_result {
     const char *curl_error;/**< curl's error text when err != 0, else "" */
     const char *etag;      /**< ETag header value as sent (quotes kept), "" if absent */
     const char *last_modified; /**< Last-Modified header value, "" if absent */
+    const char *refused;   /**< with QC_ERR_EGRESS: "<address> (<range>)" of the first
+                                address refused, e.g. "127.0.0.1 (loopback)"; else "" */
 } qc_httpc_result_t;
 
 typedef void (*qc_httpc_cb)(const qc_httpc_result_t *res, void *opaque);
@@ -79,6 +84,17 @@ void qc_httpc_destroy(qc_httpc_t *c);
 int qc_httpc_request(qc_httpc_t *c, const char *method, const char *url,
                      const char *const *headers, const char *body, size_t body_len,
                      qc_httpc_cb cb, void *opaque);
+
+/** As qc_httpc_request, for a URL someone else chose: every address the
+ *  request connects to, or reuses a connection to, must pass @p egress
+ *  (qc/egress.h; not owned, must outlive the request; NULL = no check).
+ *  The check happens after name resolution, at connect time; a refused
+ *  address is skipped, and when none is left the callback gets
+ *  QC_ERR_EGRESS. Checked requests never go through a proxy (a proxy
+ *  would make the checked address the proxy's). */
+int qc_httpc_request_egress(qc_httpc_t *c, const qc_egress_t *egress, const char *method,
+                            const char *url, const char *const *headers, const char *body,
+                            size_t body_len, qc_httpc_cb cb, void *opaque);
 
 /** One e-mail submission over SMTP (RFC 5321) on the same loop. */
 typedef struct qc_httpc_mail {

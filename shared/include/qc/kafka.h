@@ -68,11 +68,13 @@ int qc_kcons_assignment(qc_kcons_t *c, const char *topic, int32_t *out, int max)
 bool qc_kcons_assigned(const qc_kcons_t *c);
 
 /** Creates topics "name:partitions" idempotently (existing ones are fine),
- *  each with @p replication replicas, blocking for at most @p timeout_ms:
+ *  each with @p replication replicas and min.insync.replicas = @p min_insync
+ *  (0: the broker's default), blocking for at most @p timeout_ms:
  *  for the --create-topics command only.
  *  @returns 0, or QC_ERR_KAFKA with errstr set. */
 int qc_kafka_create_topics(const char *bootstrap, const char *const *names, const int *partitions,
-                           size_t n, int replication, int timeout_ms, char *errstr, size_t errstr_size);
+                           size_t n, int replication, int min_insync, int timeout_ms, char *errstr,
+                           size_t errstr_size);
 
 /** Applies QUAKECAST_KAFKA_X_* from the environment to @p conf. */
 int qc_kafka_conf_from_env(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size);

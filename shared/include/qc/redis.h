@@ -45,7 +45,12 @@ typedef enum qc_script {
 
 /** Connects to @p url ("redis://host:port[/db]"). The first connection is
  *  attempted at once; failures are retried with back-off. @returns NULL with
- *  errstr set if the URL is invalid. */
+ *  errstr set if the URL is invalid.
+ *  "redis-cluster://host:port[,host:port...]" (seed nodes) talks to a Redis
+ *  Cluster instead (qc/rcluster.h): every command and script is routed by
+ *  its first key, up means a complete slot map, run_id is "". Not yet for
+ *  the binaries: several registry scripts touch keys of many slots
+ *  (docs/ARCHITECTURE.md, "the plan for issue 16 step D"). */
 qc_redis_t *qc_redis_new(struct event_base *base, const char *url,
                          qc_redis_state_cb state_cb, void *opaque,
                          char *errstr, size_t errstr_size);
@@ -64,7 +69,8 @@ int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, .
 
 /** SUBSCRIBE to @p channel on a connection used for nothing else; @p cb
  *  gets every reply (["subscribe",...], ["message", channel, payload]) and a
- *  NULL when the connection drops (subscribe again from the state callback). */
+ *  NULL when the connection drops (subscribe again from the state callback).
+ *  QC_ERR_UNSUPPORTED on a cluster URL (not built yet). */
 int qc_redis_subscribe(qc_redis_t *r, const char *channel, qc_redis_cb cb, void *opaque);
 
 /** EVALSHA of @p script with @p nkeys keys followed by arguments (argv holds

@@ -1,0 +1,608 @@
+/* test_rcluster.c: Redis Cluster routing, and qc_redis on a cluster URL.
+ * The pure parts always; with
+ * QUAKECAST_TEST_REDIS_CLUSTER=<seeds> (tests/tools/rcluster-live starts a
+ * 3-primary, 3-replica cluster for it) also the client against it: routing
+ * across primaries, hash tags against the server's own CLUSTER KEYSLOT, an
+ * ASK during a slot migration, a MOVED after it, and a primary killed with
+ * SIGKILL (the client follows its replica's promotion). */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "qc/err.h"
+#include "qc/rcluster.h"
+#include "qc/redis.h"
+#include "qctest.h"
+
+/* ---- pure parts -------------------------------------------------------- */
+
+static void test_crc16_vectors(void)
+{
+    /* The cluster spec's reference value, and the catalogue's check value
+     * of CRC-16/XMODEM, are the same: 0x31C3 for "123456789". */
+    CHECK_INT(qc_rcluster_crc16("123456789", 9), 0x31C3);
+    CHECK_INT(qc_rcluster_crc16("", 0), 0);
+    /* Single bytes: for a byte b the CRC is the polynomial's effect on
+     * b << 8; 'A' (0x41) gives 0x58E5 (computed by hand from the
+     * definition, also what redis-cli CLUSTER KEYSLOT implies below). */
+    CHECK_INT(qc_rcluster_crc16("A", 1), 0x58E5);
+}
+
+static unsigned slot_of(const char *k)
+{
+    return qc_rcluster_keyslot(k, strlen(k));
+}
+
+static void test_keyslot_hash_tags(void)
+{
+    /* Answers of a Redis 7 server's CLUSTER KEYSLOT. */
+    CHECK_INT(slot_of("foo"), 12182);
+    CHECK_INT(slot_of("bar"), 5061);
+    CHECK_INT(slot_of("123456789"), 0x31C3 & 16383);
+    /* the tag alone is hashed */
+    CHECK_INT(slot_of("{user1000}.following"), slot_of("user1000"));
+    CHECK_INT(slot_of("{user1000}.followers"), slot_of("{user1000}.following"));
+    CHECK_INT(slot_of("{a123:s45}:cursor"), slot_of("a123:s45"));
+    CHECK_INT(slot_of("run:{a123:s45}:leases"), slot_of("a123:s45"));
+    /* only the first '{' and the first '}' after it count */
+    CHECK_INT(slot_of("foo{bar}{zap}"), slot_of("bar"));
+    CHECK_INT(slot_of("foo{{bar}}zap"), slot_of("{bar"));
+    /* "{}" (nothing between) or no closing brace: the whole key */
+    CHECK_INT(slot_of("foo{}{bar}"), qc_rcluster_crc16("foo{}{bar}", 10) & 16383);
+    CHECK_INT(slot_of("foo{bar"), qc_rcluster_crc16("foo{bar", 7) & 16383);
+    CHECK_INT(slot_of("}foo{"), qc_rcluster_crc16("}foo{", 5) & 16383);
+    /* binary keys: the length counts, not a NUL */
+    CHECK_INT(qc_rcluster_keyslot("a\0b", 3), qc_rcluster_crc16("a\0b", 3) & 16383);
+    CHECK(qc_rcluster_keyslot("a\0b", 3) != slot_of("a"));
+}
+
+static void test_redirect_parsing(void)
+{
+    qc_rcluster_redirect_t r;
+    const char *m = "MOVED 3999 127.0.0.1:6381";
+    CHECK(qc_rcluster_parse_redirect(m, strlen(m), &r));
+    CHECK(!r.ask);
+    CHECK_INT(r.slot, 3999);
+    CHECK_STR(r.host, "127.0.0.1");
+    CHECK_INT(r.port, 6381);
+    const char *a = "ASK 16383 10.0.0.7:7000";
+    CHECK(qc_rcluster_parse_redirect(a, strlen(a), &r));
+    CHECK(r.ask);
+    CHECK_INT(r.slot, 16383);
+    CHECK_STR(r.host, "10.0.0.7");
+    CHECK_INT(r.port, 7000);
+    const char *v6 = "MOVED 0 ::1:30001";
+    CHECK(qc_rcluster_parse_redirect(v6, strlen(v6), &r));
+    CHECK_STR(r.host, "::1");
+    CHECK_INT(r.port, 30001);
+    const char *nohost = "MOVED 12 :6380"; /* the answering node's host */
+    CHECK(qc_rcluster_parse_redirect(nohost, strlen(nohost), &r));
+    CHECK_STR(r.host, "");
+    CHECK_INT(r.port, 6380);
+    static const char *const bad[] = {
+        "MOVED", "MOVED ", "MOVED 3999", "MOVED 3999 ", "MOVED 16384 h:1", "MOVED -1 h:1", "MOVED x h:1",
+        "MOVED 1 host", "MOVED 1 host:", "MOVED 1 host:0", "MOVED 1 host:65536", "MOVED 1 host:12a",
+        "MOVED 1 h:1 extra", "ASK 1 h:1\r\n", "ERR unknown command", "NOSCRIPT No matching script",
+        "moved 1 h:1", "MOVED 1234567 h:1", "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (qc_rcluster_parse_redirect(bad[i], strlen(bad[i]), &r)) {
+            CHECK(!"bad redirect accepted");
+            fprintf(stderr, "  '%s'\n", bad[i]);
+        }
+    char longhost[200];
+    memset(longhost, 'h', sizeof longhost);
+    memcpy(longhost, "MOVED 1 ", 8);
+    memcpy(longhost + sizeof longhost - 5, ":123", 4);
+    CHECK(!qc_rcluster_parse_redirect(longhost, sizeof longhost - 1, &r));
+    CHECK(!qc_rcluster_parse_redirect(NULL, 0, &r));
+}
+
+/* ---- hand-built CLUSTER SLOTS replies ---------------------------------- */
+
+static redisReply *r_int(long long v)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    r->type = REDIS_REPLY_INTEGER;
+    r->integer = v;
+    return r;
+}
+
+static redisReply *r_str(const char *s)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    r->type = REDIS_REPLY_STRING;
+    r->len = strlen(s);
+    r->str = strdup(s);
+    return r;
+}
+
+static redisReply *r_arr(size_t n, ...)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    r->type = REDIS_REPLY_ARRAY;
+    r->elements = n;
+    r->element = calloc(n ? n : 1, sizeof *r->element);
+    va_list ap;
+    va_start(ap, n);
+    for (size_t i = 0; i < n; i++)
+        r->element[i] = va_arg(ap, redisReply *);
+    va_end(ap);
+    return r;
+}
+
+static void test_slots_parsing(void)
+{
+    redisReply *ok = r_arr(2,
+        r_arr(4, r_int(0), r_int(8191), r_arr(3, r_str("127.0.0.1"), r_int(7000), r_str("id1")),
+              r_arr(3, r_str("127.0.0.1"), r_int(7003), r_str("id4"))),
+        r_arr(3, r_int(8192), r_int(16383), r_arr(4, r_str("::1"), r_int(7001), r_str("id2"), r_arr(0))));
+    qc_rcluster_range_t rg[4];
+    CHECK_INT(qc_rcluster_parse_slots(ok, rg, 4), 2);
+    CHECK_INT(rg[0].start, 0);
+    CHECK_INT(rg[0].end, 8191);
+    CHECK_STR(rg[0].host, "127.0.0.1");
+    CHECK_INT(rg[0].port, 7000);
+    CHECK_STR(rg[1].host, "::1");
+    CHECK_INT(rg[1].end, 16383);
+    CHECK_INT(qc_rcluster_parse_slots(ok, rg, 1), -1); /* more ranges than room */
+    freeReplyObject(ok);
+
+    redisReply *bads[] = {
+        r_int(3),
+        r_arr(1, r_int(1)),
+        r_arr(1, r_arr(3, r_int(5), r_int(4), r_arr(2, r_str("h"), r_int(1)))),        /* start > end */
+        r_arr(1, r_arr(3, r_int(0), r_int(16384), r_arr(2, r_str("h"), r_int(1)))),    /* past the last slot */
+        r_arr(1, r_arr(3, r_int(-1), r_int(3), r_arr(2, r_str("h"), r_int(1)))),
+        r_arr(1, r_arr(3, r_int(0), r_int(3), r_arr(2, r_str("h"), r_int(0)))),        /* port 0 */
+        r_arr(1, r_arr(3, r_int(0), r_int(3), r_arr(2, r_int(7), r_int(1)))),          /* host not a string */
+        r_arr(1, r_arr(3, r_int(0), r_int(3), r_arr(1, r_str("h")))),                  /* no port */
+        r_arr(1, r_arr(2, r_int(0), r_int(3))),                                       /* no node */
+        r_arr(1, r_arr(3, r_str("0"), r_int(3), r_arr(2, r_str("h"), r_int(1)))),
+    };
+    for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+        CHECK_INT(qc_rcluster_parse_slots(bads[i], rg, 4), -1);
+        freeReplyObject(bads[i]);
+    }
+    CHECK_INT(qc_rcluster_parse_slots(NULL, rg, 4), -1);
+}
+
+static void test_command_slot(void)
+{
+    const char *set[] = { "SET", "{a1:s2}:x", "v" };
+    size_t setl[] = { 3, 9, 1 };
+    CHECK_INT(qc_rcluster_command_slot(3, set, setl), slot_of("a1:s2"));
+    const char *ev[] = { "EVALSHA", "0123", "2", "{a1:s2}:cur", "{a1:s2}:lease", "arg" };
+    size_t evl[] = { 7, 4, 1, 11, 13, 3 };
+    CHECK_INT(qc_rcluster_command_slot(6, ev, evl), slot_of("a1:s2"));
+    const char *ev0[] = { "EVAL", "return 1", "0" };
+    size_t ev0l[] = { 4, 8, 1 };
+    CHECK_INT(qc_rcluster_command_slot(3, ev0, ev0l), -1);
+    const char *evbad[] = { "eval", "x", "2x", "k" };
+    size_t evbadl[] = { 4, 1, 2, 1 };
+    CHECK_INT(qc_rcluster_command_slot(4, evbad, evbadl), -1);
+    const char *evshort[] = { "EVALSHA", "x", "1" };
+    size_t evshortl[] = { 7, 1, 1 };
+    CHECK_INT(qc_rcluster_command_slot(3, evshort, evshortl), -1);
+    const char *ping[] = { "PING" };
+    size_t pingl[] = { 4 };
+    CHECK_INT(qc_rcluster_command_slot(1, ping, pingl), -1);
+    const char *load[] = { "SCRIPT", "LOAD", "return 1" };
+    size_t loadl[] = { 6, 4, 8 };
+    CHECK_INT(qc_rcluster_command_slot(3, load, loadl), -1);
+}
+
+static void test_bad_seeds(void)
+{
+    struct event_base *base = event_base_new();
+    char err[160];
+    static const char *const bad[] = { "", "127.0.0.1", "127.0.0.1:0", ":6379", "h:1,,h:2", "redis://", NULL };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        qc_rcluster_t *c = qc_rcluster_new(base, bad[i], NULL, NULL, err, sizeof err);
+        CHECK(c == NULL);
+        CHECK(err[0] != '\0');
+        qc_rcluster_destroy(c);
+    }
+    event_base_free(base);
+}
+
+/* ---- against a live cluster -------------------------------------------- */
+
+typedef struct live {
+    struct event_base *base;
+    qc_rcluster_t *c;
+    int ups, downs;
+    int replies, errors, lost;
+    char last[256];
+} live_t;
+
+static void on_state(qc_rcluster_t *c, bool up, void *opaque)
+{
+    (void)c;
+    live_t *l = opaque;
+    if (up)
+        l->ups++;
+    else
+        l->downs++;
+}
+
+static void on_cmd(redisReply *r, void *opaque)
+{
+    live_t *l = opaque;
+    l->replies++;
+    if (!r) {
+        l->lost++;
+        snprintf(l->last, sizeof l->last, "(lost)");
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        l->errors++;
+        snprintf(l->last, sizeof l->last, "ERR %s", r->str);
+    } else if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
+        snprintf(l->last, sizeof l->last, "%s", r->str);
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+        snprintf(l->last, sizeof l->last, "%lld", r->integer);
+    } else {
+        snprintf(l->last, sizeof l->last, "(type %d)", r->type);
+    }
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs the loop in 5 ms steps until @p done(l) or @p limit_s. */
+static bool run_until(live_t *l, bool (*done)(live_t *l, void *arg), void *arg, double limit_s)
+{
+    double end = mono_s() + limit_s;
+    while (!done(l, arg)) {
+        if (mono_s() > end)
+            return false;
+        struct timeval tv = { 0, 5000 };
+        event_base_loopexit(l->base, &tv);
+        event_base_dispatch(l->base);
+    }
+    return true;
+}
+
+static bool is_up(live_t *l, void *arg)
+{
+    (void)arg;
+    return qc_rcluster_up(l->c);
+}
+
+static bool replies_at_least(live_t *l, void *arg)
+{
+    return l->replies >= *(int *)arg;
+}
+
+/* One command, waited for; @returns its reply as text in l->last. */
+static const char *cmd(live_t *l, int argc, const char **argv)
+{
+    size_t lens[16];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    int want = l->replies + 1;
+    if (qc_rcluster_argv(l->c, on_cmd, l, argc, argv, lens) != 0)
+        return "(not sent)";
+    if (!run_until(l, replies_at_least, &want, 10))
+        return "(timeout)";
+    return l->last;
+}
+
+/* A synchronous connection to "host:port" for the test's own admin. */
+static redisContext *admin(const char *hostport)
+{
+    char host[64];
+    const char *colon = strrchr(hostport, ':');
+    snprintf(host, sizeof host, "%.*s", (int)(colon - hostport), hostport);
+    struct timeval tv = { 5, 0 };
+    return redisConnectWithTimeout(host, atoi(colon + 1), tv);
+}
+
+static void node_id(redisContext *rc, char *out, size_t n)
+{
+    redisReply *r = redisCommand(rc, "CLUSTER MYID");
+    snprintf(out, n, "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "?");
+    freeReplyObject(r);
+}
+
+static void live_setup(live_t *l, const char *seeds)
+{
+    memset(l, 0, sizeof *l);
+    l->base = event_base_new();
+    char err[160];
+    /* only the first seed: the rest comes from the map */
+    char first[80];
+    snprintf(first, sizeof first, "redis-cluster://%.*s", (int)strcspn(seeds, ","), seeds);
+    l->c = qc_rcluster_new(l->base, first, on_state, l, err, sizeof err);
+    CHECK(l->c != NULL);
+    CHECK(run_until(l, is_up, NULL, 10));
+    CHECK_INT(l->ups, 1);
+}
+
+static void live_teardown(live_t *l)
+{
+    qc_rcluster_destroy(l->c);
+    event_base_free(l->base);
+}
+
+static void live_routing(const char *seeds)
+{
+    live_t l;
+    live_setup(&l, seeds);
+    qc_rcluster_stats_t st;
+    qc_rcluster_stats(l.c, &st);
+    CHECK_INT(st.primaries, 3);
+    char k[32], v[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(k, sizeof k, "rt:%d", i);
+        snprintf(v, sizeof v, "v%d", i);
+        const char *set[] = { "SET", k, v };
+        CHECK_STR(cmd(&l, 3, set), "OK");
+    }
+    for (int i = 0; i < 300; i += 7) {
+        snprintf(k, sizeof k, "rt:%d", i);
+        snprintf(v, sizeof v, "v%d", i);
+        const char *get[] = { "GET", k };
+        CHECK_STR(cmd(&l, 2, get), v);
+    }
+    /* our slot function against the server's, keys with and without tags */
+    redisContext *rc = admin(qc_rcluster_slot_node(l.c, 0));
+    CHECK(rc && !rc->err);
+    int mismatches = 0;
+    for (int i = 0; i < 2000 && rc && !rc->err; i++) {
+        snprintf(k, sizeof k, i % 3 ? "k%d" : i % 2 ? "x{a%d:s%d}y" : "{}%d{z}", i, i * 7);
+        redisReply *r = redisCommand(rc, "CLUSTER KEYSLOT %s", k);
+        if (!r || r->type != REDIS_REPLY_INTEGER || (unsigned)r->integer != slot_of(k))
+            mismatches++;
+        freeReplyObject(r);
+    }
+    CHECK_INT(mismatches, 0);
+    if (rc)
+        redisFree(rc);
+    /* one segment run's keys meet in one script */
+    const char *ev[] = { "EVAL", "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('INCR', KEYS[2])", "2",
+                         "run:{a123:s45}:x", "run:{a123:s45}:n", "1" };
+    CHECK_STR(cmd(&l, 6, ev), "1");
+    qc_rcluster_stats(l.c, &st);
+    CHECK_INT(st.moved, 0);
+    CHECK_INT(st.ask, 0);
+    live_teardown(&l);
+}
+
+/* Moves the slot of "{mv}" to another primary by hand, the way
+ * redis-cli --cluster reshard does (spec "Live reconfiguration"). */
+static void live_redirects(const char *seeds)
+{
+    live_t l;
+    live_setup(&l, seeds);
+    unsigned slot = slot_of("mv");
+    const char *src_name = qc_rcluster_slot_node(l.c, slot);
+    char src[64], dst[64] = "";
+    snprintf(src, sizeof src, "%s", src_name ? src_name : "?");
+    for (unsigned s = 0; s < 16384 && !dst[0]; s += 97) {
+        const char *n = qc_rcluster_slot_node(l.c, s);
+        if (n && strcmp(n, src))
+            snprintf(dst, sizeof dst, "%s", n);
+    }
+    const char *set_old[] = { "SET", "{mv}old", "before" };
+    CHECK_STR(cmd(&l, 3, set_old), "OK");
+
+    redisContext *S = admin(src), *D = admin(dst);
+    CHECK(S && !S->err && D && !D->err);
+    char sid[64], did[64];
+    node_id(S, sid, sizeof sid);
+    node_id(D, did, sizeof did);
+    freeReplyObject(redisCommand(D, "CLUSTER SETSLOT %u IMPORTING %s", slot, sid));
+    freeReplyObject(redisCommand(S, "CLUSTER SETSLOT %u MIGRATING %s", slot, did));
+
+    /* a key the source does not have while the slot migrates: -ASK */
+    const char *set_new[] = { "SET", "{mv}new", "during" };
+    CHECK_STR(cmd(&l, 3, set_new), "OK");
+    qc_rcluster_stats_t st;
+    qc_rcluster_stats(l.c, &st);
+    CHECK_INT(st.ask, 1);
+    CHECK_INT(st.moved, 0);
+    CHECK_STR(qc_rcluster_slot_node(l.c, slot), src); /* ASK leaves the map alone */
+
+    const char *dcolon = strrchr(dst, ':');
+    char dhost[64];
+    snprintf(dhost, sizeof dhost, "%.*s", (int)(dcolon - dst), dst);
+    const char *mig[] = { "MIGRATE", dhost, dcolon + 1, "", "0", "5000", "KEYS", "{mv}old" };
+    size_t migl[8];
+    for (int i = 0; i < 8; i++)
+        migl[i] = strlen(mig[i]);
+    redisReply *m = redisCommandArgv(S, 8, mig, migl);
+    CHECK(m && m->type == REDIS_REPLY_STATUS);
+    freeReplyObject(m);
+    /* the slot belongs to the destination now, told to every primary */
+    for (unsigned s = 0; s < 16384; s += 97) {
+        const char *n = qc_rcluster_slot_node(l.c, s);
+        redisContext *x = n ? admin(n) : NULL;
+        if (x)
+            freeReplyObject(redisCommand(x, "CLUSTER SETSLOT %u NODE %s", slot, did));
+        if (x)
+            redisFree(x);
+    }
+    freeReplyObject(redisCommand(D, "CLUSTER SETSLOT %u NODE %s", slot, did));
+    freeReplyObject(redisCommand(S, "CLUSTER SETSLOT %u NODE %s", slot, did));
+
+    /* the client's map is stale: the source answers -MOVED, once */
+    const char *get_old[] = { "GET", "{mv}old" };
+    CHECK_STR(cmd(&l, 2, get_old), "before");
+    qc_rcluster_stats(l.c, &st);
+    CHECK_INT(st.moved, 1);
+    CHECK_STR(qc_rcluster_slot_node(l.c, slot), dst);
+    const char *get_new[] = { "GET", "{mv}new" };
+    CHECK_STR(cmd(&l, 2, get_new), "during");
+    qc_rcluster_stats(l.c, &st);
+    CHECK_INT(st.moved, 1);
+    redisFree(S);
+    redisFree(D);
+    live_teardown(&l);
+}
+
+typedef struct fo {
+    const char *key;
+    int tries;
+    double next;
+} fo_t;
+
+/* Keeps writing @p f->key every 50 ms until a write succeeds. */
+static bool write_ok(live_t *l, void *arg)
+{
+    fo_t *f = arg;
+    if (!strcmp(l->last, "OK") && l->replies > 0)
+        return true;
+    if (mono_s() < f->next)
+        return false;
+    f->next = mono_s() + 0.05;
+    const char *set[] = { "SET", f->key, "after" };
+    size_t lens[] = { 3, strlen(f->key), 5 };
+    f->tries++;
+    l->last[0] = '\0';
+    if (qc_rcluster_argv(l->c, on_cmd, l, 3, set, lens) != 0)
+        snprintf(l->last, sizeof l->last, "(not sent)");
+    return false;
+}
+
+static void live_failover(const char *seeds)
+{
+    live_t l;
+    live_setup(&l, seeds);
+    const char *key = "{fo}k";
+    unsigned slot = slot_of("fo");
+    char victim[64];
+    snprintf(victim, sizeof victim, "%s", qc_rcluster_slot_node(l.c, slot));
+    const char *set[] = { "SET", key, "before" };
+    CHECK_STR(cmd(&l, 3, set), "OK");
+    redisContext *v = admin(victim);
+    CHECK(v && !v->err);
+    /* replicated before the kill (replication is asynchronous) */
+    redisReply *w = redisCommand(v, "WAIT 1 5000");
+    CHECK(w && w->type == REDIS_REPLY_INTEGER && w->integer == 1);
+    freeReplyObject(w);
+    redisReply *info = redisCommand(v, "INFO server");
+    const char *p = info && info->type == REDIS_REPLY_STRING ? strstr(info->str, "process_id:") : NULL;
+    pid_t pid = p ? (pid_t)atol(p + 11) : 0;
+    freeReplyObject(info);
+    redisFree(v);
+    CHECK(pid > 0);
+    if (pid <= 0) {
+        live_teardown(&l);
+        return;
+    }
+    qc_rcluster_stats_t before, after;
+    qc_rcluster_stats(l.c, &before);
+    double t0 = mono_s();
+    CHECK_INT(kill(pid, SIGKILL), 0);
+    fo_t f = { .key = key };
+    l.replies = 0;
+    CHECK(run_until(&l, write_ok, &f, 40));
+    double took = mono_s() - t0;
+    qc_rcluster_stats(l.c, &after);
+    printf("  failover: writes to the killed primary's slot work again after %.1f s, %d tries, %lu map loads\n",
+           took, f.tries, after.refreshes - before.refreshes);
+    CHECK(after.refreshes > before.refreshes);
+    const char *now = qc_rcluster_slot_node(l.c, slot);
+    CHECK(now && strcmp(now, victim) != 0);
+    const char *get[] = { "GET", key };
+    CHECK_STR(cmd(&l, 2, get), "after");
+    live_teardown(&l);
+}
+
+/* qc_redis (redis.c) on a cluster URL: commands in both forms, and a
+ * project script sent by SHA, loaded by the first NOSCRIPT on its node. */
+static void on_qc_state(qc_redis_t *r, bool up, void *opaque)
+{
+    (void)r;
+    live_t *l = opaque;
+    if (up)
+        l->ups++;
+}
+
+static bool qc_up(live_t *l, void *arg)
+{
+    return qc_redis_up(arg) && l->ups > 0;
+}
+
+static void live_qc_redis(const char *seeds)
+{
+    live_t l;
+    memset(&l, 0, sizeof l);
+    l.base = event_base_new();
+    char url[512], err[160];
+    snprintf(url, sizeof url, "redis-cluster://%s", seeds);
+    qc_redis_t *r = qc_redis_new(l.base, url, on_qc_state, &l, err, sizeof err);
+    CHECK(r != NULL);
+    if (!r) {
+        fprintf(stderr, "  %s\n", err);
+        event_base_free(l.base);
+        return;
+    }
+    CHECK(run_until(&l, qc_up, r, 10));
+    CHECK_STR(qc_redis_run_id(r), "");
+    int want = 0;
+    for (int i = 0; i < 50; i++) {
+        char k[32], v[32];
+        snprintf(k, sizeof k, "qr:%d", i);
+        snprintf(v, sizeof v, "%d", i * 3);
+        CHECK_INT(qc_redis_cmd(r, on_cmd, &l, "SET %s %s", k, v), 0);
+        want++;
+    }
+    CHECK(run_until(&l, replies_at_least, &want, 10));
+    CHECK_INT(qc_redis_cmd(r, on_cmd, &l, "GET %s", "qr:17"), 0);
+    want++;
+    CHECK(run_until(&l, replies_at_least, &want, 10));
+    CHECK_STR(l.last, "51");
+    const char *get[] = { "GET", "qr:33" };
+    size_t getl[] = { 3, 5 };
+    CHECK_INT(qc_redis_argv(r, on_cmd, &l, 2, get, getl), 0);
+    want++;
+    CHECK(run_until(&l, replies_at_least, &want, 10));
+    CHECK_STR(l.last, "99");
+    CHECK_INT(l.errors, 0);
+    /* epoch.lua: KEYS epoch-hash, ARGV run_id; bumps on a new run_id */
+    const char *run_ids[] = { "x", "x", "y" };
+    const char *expect[] = { "1", "1", "2" };
+    for (int i = 0; i < 3; i++) {
+        const char *a[] = { "{qrtest}:epoch", run_ids[i] };
+        size_t al[] = { strlen(a[0]), 1 };
+        CHECK_INT(qc_redis_script(r, QC_SCRIPT_EPOCH, 1, 2, a, al, on_cmd, &l), 0);
+        want++;
+        CHECK(run_until(&l, replies_at_least, &want, 10));
+        CHECK_STR(l.last, expect[i]);
+    }
+    /* loaded on that primary by the first call only */
+    CHECK_INT(qc_redis_noscript_count(r), 1);
+    CHECK_INT(qc_redis_subscribe(r, "qc:decisions", on_cmd, &l), QC_ERR_UNSUPPORTED);
+    qc_redis_destroy(r);
+    event_base_free(l.base);
+}
+
+static void test_live_cluster(void)
+{
+    const char *seeds = getenv("QUAKECAST_TEST_REDIS_CLUSTER");
+    if (!seeds || !*seeds) {
+        printf("  live cluster cases skipped (QUAKECAST_TEST_REDIS_CLUSTER unset; ctest's rcluster_live runs them)\n");
+        return;
+    }
+    live_routing(seeds);
+    live_qc_redis(seeds);
+    live_redirects(seeds);
+    live_failover(seeds); /* last: it leaves one node dead */
+}
+
+QC_TESTS(QC_CASE(test_crc16_vectors), QC_CASE(test_keyslot_hash_tags), QC_CASE(test_redirect_parsing),
+         QC_CASE(test_slots_parsing), QC_CASE(test_command_slot), QC_CASE(test_bad_seeds),
+         QC_CASE(test_live_cluster))
