@@ -9,6 +9,7 @@
  * and retries; an unfinished decision's offset is not committed, so another
  * processor decides that event again (decisions are idempotent). */
 #include <event2/event.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "processor.h"
@@ -28,12 +29,17 @@ static void stop(qc_proc_t *p, const char *event)
     event_base_loopexit(p->base, NULL);
 }
 
+/* Nothing held for two ticks in a row: the reply to the last held request
+ * was queued on the first, and libevent writes it out in the loop turns in
+ * between (exiting at once would close the socket with the reply unsent). */
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     qc_proc_t *p = arg;
-    if (qc_http_held() <= 0 && p->deciding == 0)
+    bool idle = qc_http_held() <= 0 && p->deciding == 0;
+    p->drain_idle_ticks = idle ? p->drain_idle_ticks + 1 : 0;
+    if (p->drain_idle_ticks >= 2)
         stop(p, "drained");
     else if (qc_mono_ms() - p->drain_started_ms >= p->conf.shutdown_grace_s * 1000)
         stop(p, "drain_timeout");
@@ -55,11 +61,8 @@ void qc_drain_start(qc_proc_t *p)
     qc_log(QC_LOG_INFO, "draining", "grace_s", grace, "held_requests", held, "deciding", deciding, NULL);
     p->drain_tick = event_new(p->base, -1, EV_PERSIST, on_drain_tick, p);
     struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
-    if (!p->drain_tick || event_add(p->drain_tick, &tv)) {
+    if (!p->drain_tick || event_add(p->drain_tick, &tv))
         stop(p, "drain_failed");
-        return;
-    }
-    on_drain_tick(-1, 0, p); /* nothing in flight: stop now */
 }
 
 void qc_drain_free(qc_proc_t *p)

@@ -82,6 +82,7 @@ typedef struct qc_proc {
     bool draining;
     int deciding;            /* events of quake.events being decided (0 or 1) */
     struct event *drain_tick;
+    int drain_idle_ticks;    /* consecutive ticks with nothing in flight */
     int64_t drain_started_ms;
     /* metrics */
     qc_metrics_t *metrics;

@@ -84,12 +84,13 @@ def test_sigterm_answers_held_request_then_exits(stack, tmp_path):
                                          "Content-Type": "application/geo+json"}, timeout=2)
         assert status == 503 and b"shutting_down" in body, (status, body)
         t.join(DECISION_TIMEOUT_MS / 1000 + 5)
-        assert "error" not in answer, answer
-        assert answer["status"] == 202, answer  # "pending": the timeout ran out, but it was answered
+        tail = lambda: logpath.read_text()[-3000:]  # noqa: E731 - the processor's side, on failure
+        assert "error" not in answer, (answer, tail())
+        assert answer["status"] == 202, (answer, tail())  # "pending": the timeout ran out, but it was answered
         assert answer["alive"], "the processor exited before answering the request it held"
         rc = proc.wait(GRACE_S + 5)
         took = time.monotonic() - sent
-        assert rc == 0, rc
+        assert rc == 0, (rc, tail())
         assert took < GRACE_S, "drain took %.1f s, longer than the grace period" % took
         text = logpath.read_text()
         assert '"event":"draining"' in text and '"event":"drained"' in text, text[-2000:]
