@@ -87,7 +87,8 @@ static void finish(decide_t *d)
     rd_kafka_message_destroy(d->kmsg);
     free(d->targets);
     free(d);
-    qc_kcons_pause(p->events, false);
+    p->deciding--;
+    qc_kcons_pause(p->events, p->draining); /* a draining processor takes no more */
 }
 
 static void decide_set(decide_t *d, const char *decision, const char *reason)
@@ -545,6 +546,7 @@ void qc_decide_on_message(rd_kafka_message_t *msg, void *opaque)
         return;
     }
     d->p = p;
+    p->deciding++;
     d->kmsg = msg;
     d->t0_us = qc_mono_us();
     d->prev_mag = NAN;

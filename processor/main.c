@@ -63,6 +63,7 @@ const qc_conf_def_t qc_pconf_defs[] = {
     { "QUAKECAST_LIMIT_SIGNUP_DEST", QC_CONF_INT, "3", 1, 1000000, OFF(limit_signup_dest), 0, "Sign-ups per phone number (or address, chat, URL) per window" },
     { "QUAKECAST_LIMIT_VERIFY_IP", QC_CONF_INT, "30", 1, 1000000, OFF(limit_verify_ip), 0, "Verification attempts per client address per window" },
     { "QUAKECAST_LIMIT_WINDOW", QC_CONF_INT, "3600", 1, 604800, OFF(limit_window_s), 0, "Seconds of the sign-up and verification rate-limit windows" },
+    { "QUAKECAST_SHUTDOWN_GRACE_S", QC_CONF_INT, "10", 0, 3600, OFF(shutdown_grace_s), 0, "Longest clean stop on SIGTERM: answer held requests, finish the decision in flight (Kubernetes' grace period must be longer)" },
     { NULL, 0, NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -99,6 +100,10 @@ static int create_topics(const qc_pconf_t *c)
 static bool is_ready(void *opaque, char *why, size_t whysz)
 {
     qc_proc_t *p = opaque;
+    if (p->draining) {
+        snprintf(why, whysz, "shutting down");
+        return false;
+    }
     if (!qc_redis_up(p->redis) || !qc_redis_up(p->redis_sub)) {
         snprintf(why, whysz, "redis not connected");
         return false;
@@ -172,8 +177,9 @@ static void on_sub_state(qc_redis_t *r, bool up, void *opaque)
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     qc_proc_t *p = arg;
+    (void)what;
     qc_log(QC_LOG_INFO, "shutdown", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
-    event_base_loopexit(p->base, NULL);
+    qc_drain_start(p);
 }
 
 static void register_metrics(qc_proc_t *p)
@@ -319,6 +325,7 @@ out:
         event_free(p.sigint);
     if (p.sigterm)
         event_free(p.sigterm);
+    qc_drain_free(&p);
     qc_httpd_destroy(p.httpd);
     qc_selfsvc_stop(&p);
     qc_httpc_destroy(p.http); /* aborts polls in flight without callbacks */

@@ -52,6 +52,7 @@ typedef struct qc_pconf {
     long public_max_bytes, json_max_depth;
     long verify_ttl_s, verify_max_tries;
     long limit_signup_ip, limit_signup_dest, limit_verify_ip, limit_window_s;
+    long shutdown_grace_s;      /* drain.c: longest clean stop */
 } qc_pconf_t;
 
 extern const qc_conf_def_t qc_pconf_defs[];
@@ -81,6 +82,12 @@ typedef struct qc_proc {
     qc_sizing_t sizing;
     struct event *tick;
     struct event *sigint, *sigterm;
+    /* clean stop (drain.c) */
+    bool draining;
+    int deciding;            /* events of quake.events being decided (0 or 1) */
+    struct event *drain_tick;
+    int drain_idle_ticks;    /* consecutive ticks with nothing in flight */
+    int64_t drain_started_ms;
     /* metrics */
     qc_metrics_t *metrics;
     qc_series_t *m_imported, *m_import_rejected;
@@ -88,6 +95,11 @@ typedef struct qc_proc {
     qc_series_t *m_alerts, *m_updates, *m_duplicates, *m_ignored;
     qc_series_t *m_jobs, *m_jobs_failed, *m_plan_seconds;
 } qc_proc_t;
+
+/* drain.c: SIGTERM stops taking events, reports not ready, answers what it
+ * holds and exits once nothing is in flight or the grace period is over. */
+void qc_drain_start(qc_proc_t *p);
+void qc_drain_free(qc_proc_t *p);
 
 /* api/import.c */
 void qc_api_import(struct evhttp_request *req, const char *rest, void *opaque);

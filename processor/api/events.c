@@ -135,6 +135,10 @@ void qc_api_events(struct evhttp_request *req, const char *rest, void *opaque)
         qc_http_reply_error(req, 405, "method_not_allowed", "use POST", NULL);
         return;
     }
+    if (p->draining) { /* its decision could outlast the clean stop: another processor takes it */
+        qc_http_reply_error(req, 503, "shutting_down", "this processor is stopping; retry", NULL);
+        return;
+    }
     int brc = qc_http_body(req, (size_t)p->conf.import_max_bytes, &body, &len);
     if (brc) {
         qc_http_reply_error(req, brc == QC_ERR_TOOBIG ? 413 : 500, brc == QC_ERR_TOOBIG ? "too_large" : "internal",

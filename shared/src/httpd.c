@@ -134,15 +134,27 @@ bool qc_http_bearer_ok(struct evhttp_request *req, const unsigned char token_sha
     return CRYPTO_memcmp(got, token_sha256, 32) == 0;
 }
 
+/* One loop per process, so a plain counter: +1 on hold, -1 on take or when
+ * the client leaves (whichever comes first; take after a leave sees NULL). */
+static long g_held;
+
+long qc_http_held(void)
+{
+    return g_held;
+}
+
 static void on_client_gone(struct evhttp_connection *conn, void *arg)
 {
     (void)conn;
+    if (*(struct evhttp_request **)arg)
+        g_held--;
     *(struct evhttp_request **)arg = NULL;
 }
 
 void qc_http_hold(struct evhttp_request *req, struct evhttp_request **slot)
 {
     *slot = req;
+    g_held++;
     struct evhttp_connection *conn = evhttp_request_get_connection(req);
     if (conn)
         evhttp_connection_set_closecb(conn, on_client_gone, slot);
@@ -153,6 +165,7 @@ struct evhttp_request *qc_http_take(struct evhttp_request **slot)
     struct evhttp_request *req = *slot;
     *slot = NULL;
     if (req) {
+        g_held--;
         struct evhttp_connection *conn = evhttp_request_get_connection(req);
         if (conn)
             evhttp_connection_set_closecb(conn, NULL, NULL);

@@ -57,6 +57,9 @@ void qc_http_hold(struct evhttp_request *req, struct evhttp_request **slot);
 /** @returns the held request (or NULL if the client left) and stops
  *  watching; *@p slot is NULL afterwards. */
 struct evhttp_request *qc_http_take(struct evhttp_request **slot);
+/** Requests held (qc_http_hold) and neither answered nor abandoned by their
+ *  client: what a clean stop waits for. */
+long qc_http_held(void);
 
 /** SHA-256 of @p s, for qc_http_bearer_ok. */
 void qc_sha256(const void *data, size_t len, unsigned char out[32]);
