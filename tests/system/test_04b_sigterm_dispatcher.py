@@ -158,7 +158,7 @@ def test_sigterm_hands_work_back(stack, sink, tmp_path):
     env = dict(stack.env, QUAKECAST_KAFKA_BOOTSTRAP=stack.bootstrap,
                QUAKECAST_REDIS_URL="redis://127.0.0.1:%s/0" % stack.vars["QUAKECAST_REDIS_PORT"],
                QUAKECAST_HTTP_ADDR="127.0.0.1", QUAKECAST_HTTP_PORT=str(port), QUAKECAST_INSTANCE="term-1",
-               QUAKECAST_WEBHOOK_ALLOW_PRIVATE="1")
+               QUAKECAST_WEBHOOK_ALLOW_PRIVATE="1", QUAKECAST_WEBHOOK_ALLOW_CIDRS="127.0.0.1/32")
     env.pop("QUAKECAST_SHUTDOWN_GRACE_S", None)  # the default is under test
     logpath = str(tmp_path / "term-1.log")
     log = open(logpath, "w")
@@ -252,7 +252,7 @@ def start_dispatcher(stack, name, tmp_path, **extra):
     env = dict(stack.env, QUAKECAST_KAFKA_BOOTSTRAP=stack.bootstrap,
                QUAKECAST_REDIS_URL="redis://127.0.0.1:%s/0" % stack.vars["QUAKECAST_REDIS_PORT"],
                QUAKECAST_HTTP_ADDR="127.0.0.1", QUAKECAST_HTTP_PORT=str(port), QUAKECAST_INSTANCE=name,
-               QUAKECAST_WEBHOOK_ALLOW_PRIVATE="1", **extra)
+               QUAKECAST_WEBHOOK_ALLOW_PRIVATE="1", QUAKECAST_WEBHOOK_ALLOW_CIDRS="127.0.0.1/32", **extra)
     logpath = str(tmp_path / (name + ".log"))
     log = open(logpath, "w")
     proc = subprocess.Popen([os.path.join(BUILD, "dispatcher", "quakecast-dispatcher")], env=env,
