@@ -44,7 +44,14 @@
   var progressSeq = 0, progressDrawn = 0;
 
   function followAlert(id, byUser) {
-    if (follow !== id) last = null;
+    if (follow !== id) {
+      last = null;
+      /* Until this alert's first answer, show nothing of the one before:
+         its "complete" would stand under the new alert's id. */
+      ["p-state", "p-segments", "p-targeted", "p-notified", "p-failed", "p-dlq", "p-rate"].forEach(function (k) {
+        $(k).textContent = "-";
+      });
+    }
     follow = id;
     pinned = pinned || !!byUser;
     $("progress").classList.remove("hidden");

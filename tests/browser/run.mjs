@@ -215,7 +215,13 @@ async function dashboard(browser) {
     if (!seen.length || seen[seen.length - 1] !== n) seen.push(n);
     state = (await page.locator('#p-state').textContent()).trim();
     if (!midShot && n > 0 && state !== 'complete') { await shot(page, '06-dashboard-running'); midShot = true; }
-    if (state === 'complete') break;
+    // The page may still show the previous alert's 'complete' for a poll
+    // after it switched to this one (seen under ASan): trust it once the
+    // API agrees.
+    if (state === 'complete') {
+      const s = await api('GET', '/v1/alerts/' + alert);
+      if (s.status === 200 && s.body.state === 'complete') break;
+    }
     await page.waitForTimeout(250);
   }
   let status = await api('GET', '/v1/alerts/' + alert);
