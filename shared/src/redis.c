@@ -439,18 +439,28 @@ typedef struct script_call {
     char nkeys[16];
 } script_call_t;
 
+/* A first NOSCRIPT (the server has not seen the script, e.g. after a
+ * restart): rewrites the call to EVAL with the script's source, once.
+ * @returns true if the call should be sent again. */
+static bool noscript_retry(script_call_t *c, const redisReply *reply)
+{
+    if (!reply || reply->type != REDIS_REPLY_ERROR || c->retried || strncmp(reply->str, "NOSCRIPT", 8) ||
+        c->r->destroying)
+        return false;
+    c->retried = true;
+    c->r->noscript++;
+    c->argv[0] = "EVAL";
+    c->argvlen[0] = 4;
+    c->argv[1] = c->r->src[c->script];
+    c->argvlen[1] = c->r->srclen[c->script];
+    return true;
+}
+
 static void on_script(redisAsyncContext *ac, void *reply_, void *priv)
 {
     script_call_t *c = priv;
     redisReply *reply = reply_;
-    if (reply && reply->type == REDIS_REPLY_ERROR && !c->retried &&
-        !strncmp(reply->str, "NOSCRIPT", 8) && !c->r->destroying) {
-        c->retried = true;
-        c->r->noscript++;
-        c->argv[0] = "EVAL";
-        c->argvlen[0] = 4;
-        c->argv[1] = c->r->src[c->script];
-        c->argvlen[1] = c->r->srclen[c->script];
+    if (noscript_retry(c, reply)) {
         if (redisAsyncCommandArgv(ac, on_script, c, c->argc, c->argv, c->argvlen) == REDIS_OK)
             return;
         reply = NULL;
@@ -466,14 +476,7 @@ static void on_script(redisAsyncContext *ac, void *reply_, void *priv)
 static void on_cluster_script(redisReply *reply, void *priv)
 {
     script_call_t *c = priv;
-    if (reply && reply->type == REDIS_REPLY_ERROR && !c->retried && !strncmp(reply->str, "NOSCRIPT", 8) &&
-        !c->r->destroying) {
-        c->retried = true;
-        c->r->noscript++;
-        c->argv[0] = "EVAL";
-        c->argvlen[0] = 4;
-        c->argv[1] = c->r->src[c->script];
-        c->argvlen[1] = c->r->srclen[c->script];
+    if (noscript_retry(c, reply)) {
         int slot = c->argc > 3 && strcmp(c->nkeys, "0") ? (int)qc_rcluster_keyslot(c->argv[3], c->argvlen[3]) : -1;
         if (qc_rcluster_argv_slot(c->r->cl, slot, on_cluster_script, c, c->argc, c->argv, c->argvlen) == 0)
             return;

@@ -306,7 +306,7 @@ static redisContext *admin(const char *hostport)
     const char *colon = strrchr(hostport, ':');
     snprintf(host, sizeof host, "%.*s", (int)(colon - hostport), hostport);
     struct timeval tv = { 5, 0 };
-    return redisConnectWithTimeout(host, atoi(colon + 1), tv);
+    return redisConnectWithTimeout(host, (int)strtol(colon + 1, NULL, 10), tv);
 }
 
 static void node_id(redisContext *rc, char *out, size_t n)
@@ -494,7 +494,7 @@ static void live_failover(const char *seeds)
     freeReplyObject(w);
     redisReply *info = redisCommand(v, "INFO server");
     const char *p = info && info->type == REDIS_REPLY_STRING ? strstr(info->str, "process_id:") : NULL;
-    pid_t pid = p ? (pid_t)atol(p + 11) : 0;
+    pid_t pid = p ? (pid_t)strtol(p + 11, NULL, 10) : 0;
     freeReplyObject(info);
     redisFree(v);
     CHECK(pid > 0);
