@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "area.h"
 #include "chunk.h"
 #include "sendq.h"
 #include "qc/clock.h"
@@ -160,7 +161,8 @@ static void dead_letter(qc_chunk_t *c, size_t i, const char *sub_id, const char 
 static void enqueue(qc_disp_t *d, qc_item_t *it)
 {
     it->q.next = NULL;
-    if (qc_sendq_push(d->sendq, it->channel, it->due_ms, it)) {
+    /* fifo (benchmarks): one key for all, so the order they came */
+    if (qc_sendq_push(d->sendq, it->channel, d->order == QC_ORDER_FIFO ? 0 : it->due_ms, it)) {
         /* out of memory: the record is left for whoever reclaims */
         it->c->abandoned++;
         settle(it);
@@ -175,6 +177,8 @@ static void rl_ready(void *user, qc_rl_node_t *head, qc_rl_node_t *tail)
     (void)tail;
     for (qc_rl_node_t *n = head, *next; n; n = next) {
         next = n->next;
+        if (d->areas && qc_area_ready(d->areas, n))
+            continue; /* an area's own message got its token */
         qc_item_t *it = (qc_item_t *)n;
         if (qc_sendq_push_ready(d->sendq, it)) {
             it->c->abandoned++;
@@ -191,6 +195,8 @@ static void rl_waited(void *user)
 
 void qc_sends_stop(qc_disp_t *d)
 {
+    if (d->areas)
+        qc_areas_stop(d->areas); /* people waiting for their area's answer */
     for (int ch = 0; ch < QC_CH_COUNT_; ch++)
         qc_rl_drain(d->rl[ch]); /* back into the queue, given up below */
     qc_item_t *it;
@@ -339,7 +345,8 @@ void qc_sends_pump(qc_disp_t *d)
     /* Provider calls are bounded separately from claimed records: libcurl
      * 7.88's curl_multi_remove_handle walks every handle it holds, so 4096
      * requests at once made it the top of the profile (14% of the CPU). */
-    int64_t now = qc_wall_ms();
+    /* Only edf puts those whose deadline passed after the others. */
+    int64_t now = d->order == QC_ORDER_EDF ? qc_wall_ms() : INT64_MIN;
     while (d->inflight < d->conf.max_sends) {
         qc_item_t *it = qc_sendq_pop(d->sendq, now, channel_blocked, d);
         if (!it)
@@ -449,6 +456,39 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
     qc_sends_pump(d);
 }
 
+/* What the area's message did for one person: reached them (handed off,
+ * no personal message on that channel), or not (a personal one goes). */
+static void area_outcome(qc_item_t *it, qc_area_outcome_t o)
+{
+    qc_chunk_t *c = it->c;
+    qc_disp_t *d = c->d;
+    if (o == QC_AREA_REACHED) {
+        int64_t now = qc_wall_ms();
+        c->notified++;
+        qc_counter_add(d->m_area_reached, 1);
+        if (c->msg->kind != QC_JOB_CANCEL && now > it->due_ms)
+            qc_counter_add(d->m_sent_late, 1);
+        if (!c->first_ms || now < c->first_ms)
+            c->first_ms = now;
+        if (now > c->last_ms)
+            c->last_ms = now;
+        set_bit(c, it->i);
+        settle(it);
+    } else if (o == QC_AREA_PERSONAL && !d->stopping) {
+        enqueue(d, it);
+    } else {
+        c->abandoned++; /* stopping: the chunk's next owner asks again */
+        settle(it);
+    }
+}
+
+void qc_chunk_area_resolved(void *user, qc_rl_node_t *n, qc_area_outcome_t o)
+{
+    qc_disp_t *d = user;
+    area_outcome((qc_item_t *)n, o);
+    qc_sends_pump(d);
+}
+
 qc_chunk_t *qc_chunk_start(qc_disp_t *d, const qc_chunk_owner_t *owner, const redisReply *r)
 {
     const qc_msg_job_t *m = owner->msg;
@@ -533,6 +573,15 @@ qc_chunk_t *qc_chunk_start(qc_disp_t *d, const qc_chunk_owner_t *owner, const re
         it->channel = (uint8_t)ch;
         it->due_ms = due_ms(m, sub.lat, sub.lon);
         c->outstanding++;
+        char route[64];
+        if (d->areas && qc_area_route(d, ch, &sub, route, sizeof route)) {
+            /* Listens to their area's broadcast: one message for the area
+             * instead of one for the person, once the provider took it. */
+            int o = qc_area_join(d->areas, m, ch, route, &sub, &it->q);
+            if (o >= 0)
+                area_outcome(it, (qc_area_outcome_t)o);
+            continue;
+        }
         enqueue(d, it);
     }
     c->starting = false;

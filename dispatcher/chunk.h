@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "area.h"
 #include "dispatcher.h"
 #include "ratelimit.h"
 
@@ -64,6 +65,9 @@ void qc_chunk_stop(qc_chunk_t *c);
 /** At exit, once the HTTP client is destroyed (it drops requests in
  *  flight without answering): frees what those sends held. */
 void qc_sends_free_unanswered(qc_disp_t *d);
+/** The area broadcasts' answer for a person parked by a chunk (give it to
+ *  qc_areas_new() with the dispatcher as @p user). */
+void qc_chunk_area_resolved(void *user, qc_rl_node_t *n, qc_area_outcome_t o);
 /** The callbacks a rate limiter of the send queue needs (ready, waited). */
 void qc_sends_rl_ops(qc_disp_t *d, qc_rl_ops_t *ops);
 

@@ -53,11 +53,15 @@ typedef struct qc_dconf {
     char *telegram_url, *telegram_token, *telegram_channel, *telegram_channel_lang;
     char *fcm_url, *fcm_token_url, *fcm_credentials, *fcm_topic, *fcm_topic_lang;
     char *smtp_url, *smtp_user, *smtp_password, *smtp_from;
+    char *push_area_prefix, *telegram_area_prefix; /* area broadcasts (area.c); "": off */
+    char *send_order;            /* "edf" (default), "nearest" or "fifo" (benchmarks) */
     int smtp_starttls;
     double rate[QC_CH_COUNT_];   /* messages per second per provider, 0 = unlimited */
     long rate_burst_ms;          /* bucket depth, as that much time at the rate */
     long shutdown_grace_s;       /* SIGTERM: time to hand work back before exiting anyway */
 } qc_dconf_t;
+
+enum { QC_ORDER_EDF = 0, QC_ORDER_NEAREST, QC_ORDER_FIFO };
 
 typedef struct qc_disp qc_disp_t;
 typedef struct qc_job qc_job_t;       /* job.c */
@@ -65,6 +69,7 @@ typedef struct qc_rl qc_rl_t;         /* ratelimit.c */
 struct qc_job_hooks;                  /* job.h */
 struct qc_send_item;                  /* chunk.c */
 typedef struct qc_notices qc_notices_t; /* notice.c */
+typedef struct qc_areas qc_areas_t;   /* area.c */
 
 /* ---- channel drivers ---- */
 
@@ -87,6 +92,8 @@ typedef struct qc_send {
     const char *idem_key;     /* same across retries */
     const char *subject;      /* non-NULL: a one-off notice (a verification code,
                                  notice.c), not an alert; its title/subject */
+    const char *route;        /* a broadcast to this route (an area's topic or
+                                 channel, area.c); NULL: the driver's own route */
     void (*done)(struct qc_send *s, qc_send_outcome_t o, long retry_after_s, const char *detail);
     void *opaque;
     struct qc_send *dnext;    /* free for the driver's own queues */
@@ -105,7 +112,8 @@ typedef struct qc_channel_driver {
     int (*send)(qc_disp_t *d, void *state, qc_send_t *s);
     /** The per-alert broadcast route (Telegram channel, FCM topic) or NULL. */
     const char *(*broadcast_route)(void *state);
-    /** Sends s->text to the broadcast route, like send(). */
+    /** Sends s->text to s->route, or without one to the broadcast route,
+     *  like send(). */
     int (*broadcast)(qc_disp_t *d, void *state, qc_send_t *s);
 } qc_channel_driver_t;
 
@@ -148,6 +156,8 @@ struct qc_disp {
     void *chstate[QC_CH_COUNT_];  /* each driver's own state */
     qc_rl_t *rl[QC_CH_COUNT_];    /* NULL: no rate limit */
     struct bcast *bcasts;         /* broadcast.c: routes posted or in progress */
+    qc_areas_t *areas;            /* area.c: area broadcasts of this process */
+    int order;                    /* QUAKECAST_SEND_ORDER: QC_ORDER_* */
     long epoch;               /* fencing epoch for this Redis run, 0 = unknown */
     bool epoch_pending;       /* an epoch request is on its way */
     bool degraded;            /* Redis answers too slowly to hold a lease: out of the group */
@@ -178,6 +188,7 @@ struct qc_disp {
     qc_series_t *m_sends_started, *m_handed_over, *m_leases_late, *m_handed_back, *m_records_handed_back;
     qc_series_t *m_fallbacks, *m_dead_marked, *m_rl_waits, *m_bcast_sent, *m_bcast_failed;
     qc_series_t *m_sent_late;   /* handed off after the person's S-wave arrival */
+    qc_series_t *m_area_sent, *m_area_failed, *m_area_reached;
     qc_series_t *m_sent_by[QC_CH_COUNT_], *m_failed_by[QC_CH_COUNT_];
     qc_series_t *m_notices_sent, *m_notices_failed, *m_notices_bad;
 };

@@ -489,7 +489,8 @@ static void job_wait(qc_job_t *j)
     /* Earliest deadline first: the segment the S wave reaches first claims
      * first; ties (and jobs of one segment) in arrival order. */
     qc_job_t **pp = &j->d->waiting;
-    while (*pp && (*pp)->msg.due_ms <= j->msg.due_ms)
+    bool fifo = j->d->order == QC_ORDER_FIFO; /* benchmarks: arrival order only */
+    while (*pp && (fifo || (*pp)->msg.due_ms <= j->msg.due_ms))
         pp = &(*pp)->wnext;
     j->wnext = *pp;
     *pp = j;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "area.h"
 #include "broadcast.h"
 #include "chunk.h"
 #include "dispatcher.h"
@@ -54,6 +55,9 @@ static const qc_conf_def_t qc_dconf_defs[] = {
     { "QUAKECAST_FCM_CREDENTIALS", QC_CONF_STR, "", 1, 0, OFF(fcm_credentials), 0, "Path of the service-account JSON; push is off without it" },
     { "QUAKECAST_FCM_TOPIC", QC_CONF_STR, "", 1, 0, OFF(fcm_topic), 0, "FCM topic sent once per alert; empty: none" },
     { "QUAKECAST_FCM_TOPIC_LANG", QC_CONF_STR, "ro", 1, 0, OFF(fcm_topic_lang), 0, "Language of the topic message" },
+    { "QUAKECAST_PUSH_AREA_PREFIX", QC_CONF_STR, "qc", 0, 0, OFF(push_area_prefix), 0, "Area broadcasts on push: subscribers whose push channel has \"area\": true listen to the FCM topic <prefix>_<cell>_i<threshold> (GET /v1/areas) and get one topic message per alert instead of a personal one; empty: off" },
+    { "QUAKECAST_TELEGRAM_AREA_PREFIX", QC_CONF_STR, "", 0, 0, OFF(telegram_area_prefix), 0, "Area broadcasts on Telegram: the channel @<prefix>_<cell>_i<threshold> (created by the operator, the bot an admin) is posted to once per alert for subscribers whose telegram channel has \"area\": true; empty: off" },
+    { "QUAKECAST_SEND_ORDER", QC_CONF_STR, "edf", 1, 0, OFF(send_order), 0, "Order of the send queue: edf (earliest S-wave arrival first, people already shaking after those who can act), nearest (earliest arrival first, nobody deferred) or fifo (as the records come; for benchmarks)" },
     { "QUAKECAST_SMTP_URL", QC_CONF_STR, "", 1, 0, OFF(smtp_url), 0, "smtp://host:587 or smtps://host:465; e-mail is off without it" },
     { "QUAKECAST_SMTP_USER", QC_CONF_STR, "", 1, 0, OFF(smtp_user), 0, "SMTP AUTH user; empty: no AUTH" },
     { "QUAKECAST_SMTP_PASSWORD", QC_CONF_STR, "", 1, 0, OFF(smtp_password), QC_CONF_SECRET, "SMTP AUTH password" },
@@ -248,6 +252,12 @@ static void register_metrics(qc_disp_t *d)
     qc_metrics_gauge_fn(m, "quakecast_redis_link_degraded", NULL,
                         "1 while Redis answers too slowly to hold leases (out of the consumer group)", g_degraded, d);
     qc_metrics_gauge_fn(m, "quakecast_records_held", NULL, "Records of claimed, uncompleted chunks", g_held, d);
+    d->m_area_sent = qc_metrics_counter(m, "quakecast_area_broadcasts_total", "result=\"sent\"",
+                                        "Area broadcasts (one push topic or Telegram channel message per alert, cell and threshold)");
+    d->m_area_failed = qc_metrics_counter(m, "quakecast_area_broadcasts_total", "result=\"failed\"",
+                                          "Area broadcasts (one push topic or Telegram channel message per alert, cell and threshold)");
+    d->m_area_reached = qc_metrics_counter(m, "quakecast_area_reached_total", NULL,
+                                           "People reached by their area's broadcast, who got no personal message on that channel");
     d->m_sent_late = qc_metrics_counter(m, "quakecast_sends_late_total", NULL,
                                         "Warnings handed to a provider after the S wave had reached the person");
 }
@@ -336,6 +346,20 @@ int main(int argc, char **argv)
         goto out_conf;
     }
     qc_log_init("dispatcher", lvl);
+    const char *bad = NULL;
+    if (d.conf.push_area_prefix[0] && !qc_area_prefix_valid(d.conf.push_area_prefix))
+        bad = "QUAKECAST_PUSH_AREA_PREFIX: a letter, then up to 11 letters, digits or _";
+    else if (d.conf.telegram_area_prefix[0] && !qc_area_prefix_valid(d.conf.telegram_area_prefix))
+        bad = "QUAKECAST_TELEGRAM_AREA_PREFIX: a letter, then up to 11 letters, digits or _";
+    else if (strcmp(d.conf.send_order, "edf") && strcmp(d.conf.send_order, "nearest") &&
+             strcmp(d.conf.send_order, "fifo"))
+        bad = "QUAKECAST_SEND_ORDER: edf, nearest or fifo";
+    if (bad) {
+        fprintf(stderr, "quakecast-dispatcher: configuration: %s\n", bad);
+        goto out_conf;
+    }
+    d.order = !strcmp(d.conf.send_order, "fifo") ? QC_ORDER_FIFO
+              : !strcmp(d.conf.send_order, "nearest") ? QC_ORDER_NEAREST : QC_ORDER_EDF;
     srand48((long)time(NULL) ^ (long)getpid());
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -360,6 +384,9 @@ int main(int argc, char **argv)
         goto out;
     }
     if (start_channels(&d)) /* after Redis: the rate limiters' buckets live there */
+        goto out;
+    d.areas = qc_areas_new(&d, qc_chunk_area_resolved, &d);
+    if (!d.areas)
         goto out;
     qc_jobs_init(&d, &hooks);
     char cid[128];
@@ -430,9 +457,12 @@ out:
     qc_httpc_destroy(d.http);
     qc_sends_free_unanswered(&d); /* exits on the grace or a second signal leave sends in flight */
     qc_notices_destroy(d.notices); /* after the HTTP client: no callback comes later */
+    if (d.areas)
+        qc_areas_stop(d.areas); /* before Redis: its failed replies find the areas closed */
     qc_redis_destroy(d.redis);
     qc_jobs_free_all(&d);         /* after Redis: its failed replies have reached the jobs */
     qc_bcast_cleanup(&d);
+    qc_areas_destroy(d.areas);
     stop_channels(&d);
     qc_offtrack_destroy(d.offsets);
     free(d.handback_parts); /* job.c's, found at stop */

@@ -22,6 +22,7 @@ typedef struct qc_rl qc_rl_t;
 typedef struct qc_rl_node {
     struct qc_rl_node *next;
     uint8_t has_token; /* a token was taken for this node already */
+    uint8_t kind;      /* the caller's: which of its kinds of item this is */
 } qc_rl_node_t;
 
 typedef struct qc_rl_ops {

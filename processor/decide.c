@@ -532,7 +532,8 @@ static void on_segcat(redisReply *r, void *opaque)
         finish(d);
         return;
     }
-    qsort(d->targets, d->ntargets, sizeof *d->targets, cmp_target);
+    if (strcmp(p->conf.plan_order, "registry"))
+        qsort(d->targets, d->ntargets, sizeof *d->targets, cmp_target);
     d->sizing = p->sizing;
     associate(d);
 }

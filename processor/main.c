@@ -16,6 +16,7 @@
 #include "qc/err.h"
 #include "qc/log.h"
 #include "qc/msg.h"
+#include "qc/subscriber.h"
 
 #define OFF(f) offsetof(qc_pconf_t, f)
 const qc_conf_def_t qc_pconf_defs[] = {
@@ -37,6 +38,9 @@ const qc_conf_def_t qc_pconf_defs[] = {
     { "QUAKECAST_CAP_SENDER", QC_CONF_STR, "quakecast.invalid", 1, 0, OFF(cap_sender), 0, "CAP <sender> of issued alerts (no spaces or commas; e.g. your domain)" },
     { "QUAKECAST_CAP_SENDER_NAME", QC_CONF_STR, "quakecast earthquake early warning", 1, 0, OFF(cap_sender_name), 0, "CAP <senderName>: who people are told the warning comes from" },
     { "QUAKECAST_REGIONS_FILE", QC_CONF_STR, "", 1, 0, OFF(regions_file), 0, "Tectonic regions table that picks each event's intensity model (format of shared/data/tectonic_regions.txt); empty: the compiled-in table" },
+    { "QUAKECAST_PUSH_AREA_PREFIX", QC_CONF_STR, "qc", 0, 0, OFF(push_area_prefix), 0, "Area broadcasts on push (the dispatcher's setting of the same name): GET /v1/areas names the FCM topic <prefix>_<cell>_i<threshold> an app subscribes to; empty: off" },
+    { "QUAKECAST_TELEGRAM_AREA_PREFIX", QC_CONF_STR, "", 0, 0, OFF(telegram_area_prefix), 0, "Area broadcasts on Telegram (the dispatcher's setting of the same name): GET /v1/areas names the channel @<prefix>_<cell>_i<threshold>; empty: off" },
+    { "QUAKECAST_PLAN_ORDER", QC_CONF_STR, "deadline", 1, 0, OFF(plan_order), 0, "Order segment jobs are planned in: deadline (the S wave's earliest arrival first) or registry (as the registry lists them, like a generic job queue; for benchmarks)" },
     { "QUAKECAST_POLL_USGS_URL", QC_CONF_STR, "", 1, 0, OFF(poll_usgs_url), 0, "USGS GeoJSON summary feed to poll (e.g. .../summary/all_hour.geojson); empty: off" },
     { "QUAKECAST_POLL_FDSN_URL", QC_CONF_STR, "", 1, 0, OFF(poll_fdsn_url), 0, "FDSN event web service query URL to poll (format=text or a GeoJSON format); empty: off" },
     { "QUAKECAST_POLL_INTERVAL_S", QC_CONF_INT, "30", 1, 3600, OFF(poll_interval_s), 0, "Seconds between polls of each feed" },
@@ -236,6 +240,16 @@ int main(int argc, char **argv)
         goto out_conf;
     }
     qc_log_init("processor", lvl);
+    if ((p.conf.push_area_prefix[0] && !qc_area_prefix_valid(p.conf.push_area_prefix)) ||
+        (p.conf.telegram_area_prefix[0] && !qc_area_prefix_valid(p.conf.telegram_area_prefix))) {
+        fprintf(stderr, "quakecast-processor: configuration: QUAKECAST_PUSH_AREA_PREFIX / QUAKECAST_TELEGRAM_AREA_PREFIX: "
+                        "a letter, then up to 11 letters, digits or _\n");
+        goto out_conf;
+    }
+    if (strcmp(p.conf.plan_order, "deadline") && strcmp(p.conf.plan_order, "registry")) {
+        fprintf(stderr, "quakecast-processor: configuration: QUAKECAST_PLAN_ORDER: deadline or registry\n");
+        goto out_conf;
+    }
     if (topics) {
         rc = create_topics(&p.conf);
         goto out_conf;
@@ -292,6 +306,7 @@ int main(int argc, char **argv)
     qc_httpd_route(p.httpd, "/v1/subscribers/", false, qc_api_subscribers, &p);
     qc_httpd_route(p.httpd, "/v1/events", true, qc_api_events, &p);
     qc_httpd_route(p.httpd, "/v1/alerts/", false, qc_api_alerts, &p);
+    qc_httpd_route(p.httpd, "/v1/areas", true, qc_api_areas, &p);
     if (qc_selfsvc_start(&p)) {
         qc_log(QC_LOG_ERROR, "startup_failed", "error", "self-service routes", NULL);
         goto out;

@@ -41,6 +41,8 @@ typedef struct qc_pconf {
     char *poll_usgs_url, *poll_fdsn_url; /* feeds to poll; "" = off */
     char *cap_sender, *cap_sender_name;
     char *regions_file;         /* tectonic regions table; "" = the compiled-in one */
+    char *push_area_prefix, *telegram_area_prefix; /* area broadcast routes (GET /v1/areas); "": off */
+    char *plan_order;           /* "deadline" (default) or "registry" (benchmarks) */
     char *source_secrets;       /* "name=whsec_...,...": sources that sign their pushes */
     long poll_interval_s, poll_max_backoff_s, poll_max_bytes;
     /* self-service sign-up (issue 6, api/selfsvc.c) */
@@ -113,6 +115,8 @@ int qc_selfsvc_start(qc_proc_t *p);
 void qc_selfsvc_stop(qc_proc_t *p);
 /* api/alerts.c */
 void qc_api_alerts(struct evhttp_request *req, const char *rest, void *opaque);
+/* api/areas.c: GET /v1/areas, the area broadcast routes of a place */
+void qc_api_areas(struct evhttp_request *req, const char *rest, void *opaque);
 
 /* decide.c: consumes quake.events */
 void qc_decide_on_message(rd_kafka_message_t *msg, void *opaque);

@@ -317,7 +317,14 @@ static int post_message(fcm_t *f, qc_send_t *s)
     json_t *data = json_object_get(msg, "data");
     if (data) /* which equation predicted mmi */
         json_object_set_new(data, "intensity_model", json_string(qc_ipe_model_name((qc_ipe_model_t)job->model)));
-    json_object_set_new(msg, s->sub ? "token" : "topic", json_string(s->sub ? s->sub->push_token : f->topic));
+    if (data && s->route) /* an area's topic: which one, for the app */
+        json_object_set_new(data, "area", json_string(s->route));
+    const char *topic = s->route ? s->route : f->topic;
+    if (!s->sub && !topic) {
+        json_decref(msg);
+        return -1;
+    }
+    json_object_set_new(msg, s->sub ? "token" : "topic", json_string(s->sub ? s->sub->push_token : topic));
     json_t *body = json_pack("{s:o}", "message", msg);
     char *js = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);

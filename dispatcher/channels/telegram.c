@@ -101,6 +101,11 @@ static const char *tg_route(void *state)
 static int tg_broadcast(qc_disp_t *d, void *state, qc_send_t *s)
 {
     tg_t *t = state;
+    char chat[48];
+    if (s->route) { /* an area's channel: its public username */
+        snprintf(chat, sizeof chat, "@%s", s->route);
+        return post(d, t, chat, s);
+    }
     return t->channel ? post(d, t, t->channel, s) : -1;
 }
 

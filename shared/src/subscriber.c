@@ -42,6 +42,26 @@ void qc_cell_of(double lat, double lon, char *out, size_t outsz)
     snprintf(out, outsz, "%ld:%ld", la, lo);
 }
 
+bool qc_area_prefix_valid(const char *prefix)
+{
+    if (!prefix || !isalpha((unsigned char)prefix[0]) || strlen(prefix) > 12)
+        return false;
+    for (const char *p = prefix; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return false;
+    return true;
+}
+
+int qc_area_topic(const char *prefix, double lat, double lon, int band, char *out, size_t outsz)
+{
+    if (!qc_area_prefix_valid(prefix) || band < 1 || band > 10 || !qc_geo_valid(lat, lon))
+        return QC_ERR_INVAL;
+    long la = (long)floor(lat / QC_CELL_DEG), lo = (long)floor(lon / QC_CELL_DEG);
+    int n = snprintf(out, outsz, "%s_%c%ld_%c%ld_i%d", prefix, la < 0 ? 'S' : 'N', la < 0 ? -la : la,
+                     lo < 0 ? 'W' : 'E', lo < 0 ? -lo : lo, band);
+    return n > 0 && (size_t)n < outsz ? 0 : QC_ERR_INVAL;
+}
+
 int qc_cell_parse(const char *cell, size_t len, double *lat0, double *lon0)
 {
     char buf[32];
@@ -253,6 +273,15 @@ static bool copy_str(char *dst, size_t dstsz, const json_t *v)
     return true;
 }
 
+/* The optional "area" member of a channel: the person listens to their
+ * area's broadcast on it. @returns 0 (absent, null or a boolean) or -1. */
+static int area_flag(const json_t *c, bool *out)
+{
+    const json_t *a = json_object_get(c, "area");
+    *out = json_is_true(a);
+    return !a || json_is_null(a) || json_is_boolean(a) ? 0 : -1;
+}
+
 int qc_subscriber_from_json(const json_t *doc, const qc_sub_policy_t *policy,
                             qc_subscriber_t *out, const char **code, const char **field,
                             char *msg, size_t msgsz)
@@ -298,6 +327,7 @@ int qc_subscriber_from_json(const json_t *doc, const qc_sub_policy_t *policy,
     const char *name;
     const json_t *c;
     json_object_foreach((json_t *)ch, name, c) {
+        bool area = false;
         int id = qc_channel_from_name(name);
         if (id < 0)
             FAIL("unknown_channel", "channels", "unknown channel \"%.40s\"", name);
@@ -354,6 +384,10 @@ int qc_subscriber_from_json(const json_t *doc, const qc_sub_policy_t *policy,
             for (const char *q = out->telegram_chat; *q; q++)
                 if (!isalnum((unsigned char)*q) && *q != '-' && *q != '@' && *q != '_')
                     FAIL("invalid_telegram", "channels.telegram.chat_id", "chat_id has invalid characters");
+            if (area_flag(c, &area))
+                FAIL("invalid_telegram", "channels.telegram.area", "area must be true or false");
+            if (area)
+                out->area |= 1u << QC_CH_TELEGRAM;
             break;
         }
         case QC_CH_PUSH: {
@@ -366,6 +400,10 @@ int qc_subscriber_from_json(const json_t *doc, const qc_sub_policy_t *policy,
                        (strcmp(out->push_platform, "android") && strcmp(out->push_platform, "ios") &&
                         strcmp(out->push_platform, "web"))))
                 FAIL("invalid_push", "channels.push.platform", "platform must be android, ios or web");
+            if (area_flag(c, &area))
+                FAIL("invalid_push", "channels.push.area", "area must be true or false");
+            if (area)
+                out->area |= 1u << QC_CH_PUSH;
             break;
         }
         case QC_CH_NULL:
@@ -400,6 +438,12 @@ json_t *qc_subscriber_to_json(const qc_subscriber_t *s)
         json_object_set_new(ch, "push", json_pack("{s:s,s:s}", "token", s->push_token, "platform", s->push_platform));
     if (s->channels & (1u << QC_CH_NULL))
         json_object_set_new(ch, "null", json_object());
+    /* Channels listened to by area broadcast carry "area": true. */
+    for (int c = 0; c < QC_CH_COUNT_; c++) {
+        json_t *o = (s->area & (1u << c)) ? json_object_get(ch, qc_channel_name((qc_channel_t)c)) : NULL;
+        if (o)
+            json_object_set_new(o, "area", json_true());
+    }
     /* Channels the provider declared gone carry "dead": true. */
     for (int c = 0; c < QC_CH_COUNT_; c++) {
         json_t *o = (s->dead & (1u << c)) ? json_object_get(ch, qc_channel_name((qc_channel_t)c)) : NULL;
@@ -436,8 +480,15 @@ int qc_subscriber_pack(const qc_subscriber_t *s, msgpack_sbuffer *buf)
     nfields += (ch >> QC_CH_PUSH & 1) * 2 + (ch >> QC_CH_WEBHOOK & 1) * 2 + (ch >> QC_CH_TELEGRAM & 1) +
                (ch >> QC_CH_SMS & 1) + (ch >> QC_CH_EMAIL & 1);
     bool rotating = (ch & (1u << QC_CH_WEBHOOK)) && s->webhook_prev_secret[0];
-    if (rotating)
+    unsigned area = s->area & ch & ((1u << QC_CH_PUSH) | (1u << QC_CH_TELEGRAM));
+    /* The area bits come after the webhook's extras; a webhook record
+     * without a rotation then carries an empty one ("", 0), which every
+     * reader takes for "no rotation". */
+    bool wh_pad = area && (ch & (1u << QC_CH_WEBHOOK)) && !rotating;
+    if (rotating || wh_pad)
         nfields += 2;
+    if (area)
+        nfields += 1;
     if (msgpack_pack_array(&pk, 7 + nfields))
         return QC_ERR_NOMEM;
     msgpack_pack_uint8(&pk, QC_SUB_RECORD_VERSION);
@@ -471,7 +522,12 @@ int qc_subscriber_pack(const qc_subscriber_t *s, msgpack_sbuffer *buf)
     if (rotating) {
         pack_str(&pk, s->webhook_prev_secret);
         msgpack_pack_int64(&pk, s->webhook_prev_until);
+    } else if (wh_pad) {
+        pack_str(&pk, "");
+        msgpack_pack_int64(&pk, 0);
     }
+    if (area)
+        msgpack_pack_uint8(&pk, (uint8_t)area);
     return 0;
 }
 
@@ -563,7 +619,11 @@ int qc_subscriber_unpack(const char *data, size_t len, qc_subscriber_t *out, cha
             goto done;
         }
         out->webhook_prev_until = a[i + 1].via.i64;
+        i += 2;
     }
+    if (i < n && a[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        out->area = (unsigned)(a[i].via.u64 & 0xffu) & out->channels &
+                    ((1u << QC_CH_PUSH) | (1u << QC_CH_TELEGRAM));
     rc = 0;
 done:
     msgpack_unpacked_destroy(&u);

@@ -29,6 +29,7 @@ LAYERS = {
     "broadcast.h": 2, "broadcast.c": 2,
     "notice.h": 2, "notice.c": 2,
     "ratelimit.h": 1, "ratelimit.c": 1,
+    "area.h": 1, "area.c": 1,
     "sendq.h": 1, "sendq.c": 1,
     "dispatcher.h": 0, "dlq.c": 0, "offsets.c": 0, "render.c": 0,
 }

@@ -45,6 +45,11 @@ typedef struct qc_subscriber {
     char telegram_chat[32];
     char push_token[512];
     char push_platform[16];
+    /* Channels (bit per qc_channel_t: push, telegram) on which the person
+     * listens to their area's broadcast (the push topic or Telegram channel
+     * of their cell and threshold, qc_area_topic()): reached by it, they get
+     * no personal message there. */
+    unsigned area;
 } qc_subscriber_t;
 
 typedef struct qc_sub_policy {
@@ -76,6 +81,16 @@ int qc_channel_from_name(const char *name);
 void qc_cell_of(double lat, double lon, char *out, size_t outsz);
 /** Parses a cell name back to the south-west corner. @returns 0 or error. */
 int qc_cell_parse(const char *cell, size_t len, double *lat0, double *lon0);
+
+/** The area broadcast route of a place and threshold on the 0.25 degree
+ *  grid: "<prefix>_<N|S><|lat cell|>_<E|W><|lon cell|>_i<band>", e.g.
+ *  qc_N177_E104_i4 for Bucharest from intensity IV. Letters, digits and
+ *  '_' only, so it is a valid FCM topic ([a-zA-Z0-9-_.~%]+) and, after
+ *  '@', a Telegram channel username (5-32 characters, starting with a
+ *  letter). @returns 0, or QC_ERR_INVAL (bad prefix or band, too long). */
+int qc_area_topic(const char *prefix, double lat, double lon, int band, char *out, size_t outsz);
+/** A prefix qc_area_topic() accepts: a letter, then up to 11 letters, digits or '_'. */
+bool qc_area_prefix_valid(const char *prefix);
 
 /** The index bucket of a subscriber id ("qc:idx:<b>"). */
 void qc_sub_index_key(const char *id, char *out, size_t outsz);
