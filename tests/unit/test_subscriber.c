@@ -226,6 +226,77 @@ static void test_webhook_rotation(void)
     }
 }
 
+/* Area broadcast listeners (issue 13): the "area" flag of push and
+ * Telegram, through JSON and the packed record, and the route names. */
+static void test_area(void)
+{
+    const char *doc = "{\"id\":\"a1\",\"lat\":44.43,\"lon\":26.10,\"min_mmi\":5,\"channels\":{"
+                      "\"push\":{\"token\":\"tok\",\"area\":true},\"telegram\":{\"chat_id\":\"77\",\"area\":false},"
+                      "\"webhook\":{\"url\":\"https://example.org/h\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}}";
+    qc_subscriber_t s, back;
+    const char *code, *field;
+    char msg[128], err[128];
+    json_t *j = json_loads(doc, 0, NULL);
+    CHECK_INT(qc_subscriber_from_json(j, &strict, &s, &code, &field, msg, sizeof msg), 0);
+    json_decref(j);
+    CHECK_INT((long)s.area, (long)(1u << QC_CH_PUSH));
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    CHECK_INT(qc_subscriber_pack(&s, &sb), 0);
+    CHECK_INT(qc_subscriber_unpack(sb.data, sb.size, &back, err, sizeof err), 0);
+    CHECK_INT((long)back.area, (long)(1u << QC_CH_PUSH));
+    /* the webhook carries an empty rotation ahead of the area bits: read
+     * as "no rotation" by this reader and by the ones before area bits */
+    CHECK_STR(back.webhook_prev_secret, "");
+    CHECK_INT((long)back.webhook_prev_until, 0);
+    CHECK_STR(back.webhook_secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    json_t *out = qc_subscriber_to_json(&back);
+    json_t *ch = json_object_get(out, "channels");
+    CHECK(json_is_true(json_object_get(json_object_get(ch, "push"), "area")));
+    CHECK(json_object_get(json_object_get(ch, "telegram"), "area") == NULL);
+    CHECK(json_object_get(json_object_get(ch, "webhook"), "previous_secret") == NULL);
+    json_decref(out);
+    msgpack_sbuffer_destroy(&sb);
+    /* without a webhook the area bits follow the channel fields */
+    s.channels &= ~(1u << QC_CH_WEBHOOK);
+    s.area = (1u << QC_CH_PUSH) | (1u << QC_CH_TELEGRAM);
+    msgpack_sbuffer_init(&sb);
+    CHECK_INT(qc_subscriber_pack(&s, &sb), 0);
+    CHECK_INT(qc_subscriber_unpack(sb.data, sb.size, &back, err, sizeof err), 0);
+    CHECK_INT((long)back.area, (long)((1u << QC_CH_PUSH) | (1u << QC_CH_TELEGRAM)));
+    CHECK_INT((long)(unsigned char)sb.data[0], 0x90 + 7 + 2 + 1 + 1); /* fixarray: header, push x2, telegram, area */
+    msgpack_sbuffer_destroy(&sb);
+    /* no area: the record is what it was before area bits existed */
+    s.area = 0;
+    msgpack_sbuffer_init(&sb);
+    CHECK_INT(qc_subscriber_pack(&s, &sb), 0);
+    CHECK_INT(qc_subscriber_unpack(sb.data, sb.size, &back, err, sizeof err), 0);
+    CHECK_INT((long)back.area, 0);
+    CHECK_INT((long)(unsigned char)sb.data[0], 0x90 + 7 + 2 + 1);
+    msgpack_sbuffer_destroy(&sb);
+    j = json_loads("{\"lat\":1,\"lon\":1,\"channels\":{\"push\":{\"token\":\"t\",\"area\":\"yes\"}}}", 0, NULL);
+    CHECK(qc_subscriber_from_json(j, &strict, &s, &code, &field, msg, sizeof msg) != 0);
+    CHECK_STR(code, "invalid_push");
+    CHECK_STR(field, "channels.push.area");
+    json_decref(j);
+
+    char r[64];
+    CHECK_INT(qc_area_topic("qc", 44.43, 26.10, 4, r, sizeof r), 0);
+    CHECK_STR(r, "qc_N177_E104_i4");
+    CHECK_INT(qc_area_topic("qc", -33.45, -70.66, 10, r, sizeof r), 0);
+    CHECK_STR(r, "qc_S134_W283_i10");
+    CHECK(qc_area_topic("9qc", 1, 1, 4, r, sizeof r) != 0);          /* must start with a letter */
+    CHECK(qc_area_topic("q-c", 1, 1, 4, r, sizeof r) != 0);          /* Telegram usernames: no '-' */
+    CHECK(qc_area_topic("abcdefghijklm", 1, 1, 4, r, sizeof r) != 0); /* 13 characters */
+    CHECK(qc_area_topic("qc", 1, 1, 0, r, sizeof r) != 0);
+    CHECK(qc_area_topic("qc", 1, 1, 11, r, sizeof r) != 0);
+    CHECK(qc_area_topic("qc", 91, 1, 4, r, sizeof r) != 0);
+    CHECK(qc_area_topic("qc", 1, 1, 4, r, 8) != 0);                  /* does not fit */
+    /* the longest name stays a valid Telegram username (at most 32) */
+    CHECK_INT(qc_area_topic("abcdefghijkl", -89.9, -179.9, 10, r, sizeof r), 0);
+    CHECK(strlen(r) <= 32);
+}
+
 static void test_cells(void)
 {
     char c[32];
@@ -263,4 +334,4 @@ static void test_fuzz_regressions(void)
 }
 
 QC_TESTS(QC_CASE(test_fuzz_regressions), QC_CASE(test_rules), QC_CASE(test_record_round_trip),
-         QC_CASE(test_webhook_rotation), QC_CASE(test_cells))
+         QC_CASE(test_webhook_rotation), QC_CASE(test_cells), QC_CASE(test_area))
