@@ -524,3 +524,25 @@ def test_rate_limit_and_early_retry(start):
     s.request("POST", "/_sink/reset")
     summ = s.summary()
     assert summ["rate_limited"] == 0 and summ["providers"]["telegram"]["max_per_second"] == 0
+
+
+def test_latency(start):
+    """--latency: successes come after a log-normal delay around the median
+    (sigma 0 here: exactly it), faults and other providers at once."""
+    s = start("--telegram-token", BOT, "--twilio-sid", SID, "--twilio-token", TOKEN,
+              "--latency", "telegram=250:0")
+    t0 = time.monotonic()
+    st, _, _ = s.telegram(7001, "Cutremur M6.1")
+    took = time.monotonic() - t0
+    assert st == 200 and 0.24 <= took < 2.0, took
+    t0 = time.monotonic()
+    assert s.twilio("+40700000010", "Cutremur M6.1")[0] == 201
+    assert time.monotonic() - t0 < 0.2
+    s.faults({"provider": "telegram", "status": 503, "count": 1})
+    t0 = time.monotonic()
+    assert s.telegram(7002, "Cutremur M6.1")[0] == 503
+    assert time.monotonic() - t0 < 0.2
+    assert s.summary("telegram")["received"] == 1
+    for bad in ("telegram=-1", "telegram=5:9", "nobody=5", "telegram=5:x", "telegram"):
+        r = subprocess.run([SINK, "--port", "0", "--latency", bad], capture_output=True, text=True, timeout=10)
+        assert r.returncode != 0 and "--latency" in r.stderr, (bad, r.returncode, r.stderr)

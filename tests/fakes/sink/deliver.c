@@ -3,6 +3,7 @@
  * rules (answered now or held on a libevent timer), then the ledger and the
  * provider's success answer. Also the small reply helpers all handlers use. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +384,17 @@ static void early_retry(sink_pstats_t *ps, int provider, const char *rcpt, size_
     fflush(stdout);
 }
 
+/* A log-normal delay, ms: exp(ln(median) + sigma * z), z standard normal
+ * (Box-Muller over the sink's xorshift). */
+static long latency_sample(sink_t *s, int provider)
+{
+    double u1 = ((double)(sink_rand(s) >> 11) + 1.0) / 9007199254740993.0;
+    double u2 = (double)(sink_rand(s) >> 11) / 9007199254740992.0;
+    double z = sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    double ms = s->conf->latency_ms[provider] * exp(s->conf->latency_sigma[provider] * z);
+    return ms < 1 ? 1 : ms > 120000 ? 120000 : (long)ms;
+}
+
 void sink_deliver(sink_t *s, struct evhttp_request *req, sink_msg_t *m)
 {
     sink_pstats_t *ps = sink_ledger_pstats(s->ledger, m->provider);
@@ -428,6 +440,15 @@ void sink_deliver(sink_t *s, struct evhttp_request *req, sink_msg_t *m)
                              f->retry_after);
         }
         sink_fault_consume(s, (size_t)fi);
+        goto out;
+    }
+    if (s->conf->latency_ms[m->provider] > 0) {
+        /* A provider's own time to answer (--latency): the success is
+         * recorded when it is sent, like a delay rule's. */
+        sink_fault_t lat = {.delay_ms = latency_sample(s, m->provider), .retry_after = -1};
+
+        if (pending_start(s, req, &lat, m) != 0)
+            sink_reply(req, 500, "{\"ok\":false,\"error\":\"out of memory\"}\n");
         goto out;
     }
     record_and_reply(s, req, m->provider, alert, m->rcpt, m->rlen, m->alert, m->has_id,

@@ -28,7 +28,7 @@
 
 #define LISTEN_BACKLOG 4096
 
-typedef enum opt_type { OPT_STR, OPT_LONG, OPT_FLAG, OPT_RATE } opt_type_t;
+typedef enum opt_type { OPT_STR, OPT_LONG, OPT_FLAG, OPT_RATE, OPT_LATENCY } opt_type_t;
 
 typedef struct opt {
     const char *name;
@@ -83,6 +83,8 @@ static const opt_t sink_opts[] = {
     {"smtp-tls-key", OPT_STR, CONF_OFF(smtp_tls_key), NULL, 0, 0, "PEM private key"},
     {"rate-limit", OPT_RATE, CONF_OFF(rate_limit), NULL, 0, 0,
      "provider=N: at most N requests a second (sliding 1 s window); repeatable"},
+    {"latency", OPT_LATENCY, 0, NULL, 0, 0,
+     "provider=MEDIAN_MS[:SIGMA]: successes are answered after a log-normal delay (median, sigma of the log; default 0.5); repeatable"},
     {"help", OPT_FLAG, CONF_OFF(help), NULL, 0, 0, "this text"},
 };
 #define NOPTS (sizeof(sink_opts) / sizeof(sink_opts[0]))
@@ -143,6 +145,38 @@ static int opt_set(sink_config_t *c, const opt_t *o, const char *v, char *errstr
     bad_rate:
         snprintf(errstr, errsz, "--%s: expected provider=N (webhook, twilio, telegram, fcm, "
                                 "smtp; N 1..10000000), got '%s'",
+                 o->name, v);
+        return QC_ERR_INVAL;
+    }
+    case OPT_LATENCY: {
+        const char *eq = strchr(v, '=');
+        char name[16];
+        int p;
+        double med, sigma = 0.5;
+
+        if (eq == NULL || (size_t)(eq - v) >= sizeof(name))
+            goto bad_latency;
+        memcpy(name, v, (size_t)(eq - v));
+        name[eq - v] = '\0';
+        if ((p = sink_provider_parse(name)) == SINK_P_ANY)
+            goto bad_latency;
+        errno = 0;
+        med = strtod(eq + 1, &end);
+        if (errno != 0 || end == eq + 1 || !(med >= 0 && med <= 60000))
+            goto bad_latency;
+        if (*end == ':') {
+            const char *sp = end + 1;
+            sigma = strtod(sp, &end);
+            if (end == sp || !(sigma >= 0 && sigma <= 3))
+                goto bad_latency;
+        }
+        if (*end != '\0')
+            goto bad_latency;
+        c->latency_ms[p] = med;
+        c->latency_sigma[p] = sigma;
+        return 0;
+    bad_latency:
+        snprintf(errstr, errsz, "--%s: expected provider=MEDIAN_MS[:SIGMA] (median 0..60000, sigma 0..3), got '%s'",
                  o->name, v);
         return QC_ERR_INVAL;
     }

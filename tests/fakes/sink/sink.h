@@ -50,6 +50,9 @@ typedef struct sink_config {
     const char *smtp_user, *smtp_password;
     const char *smtp_tls_cert, *smtp_tls_key;
     long rate_limit[SINK_P_COUNT]; /**< per second, 0 = none */
+    /** --latency: every success is answered after a log-normal delay of
+     *  this median (ms, 0 = at once) and sigma (of the log) */
+    double latency_ms[SINK_P_COUNT], latency_sigma[SINK_P_COUNT];
     bool help;
 } sink_config_t;
 
