@@ -49,6 +49,8 @@ typedef struct fcm {
     qc_send_t *wait_head, *wait_tail; /* sends waiting for a token */
     struct event *refresh;
     int generation;             /* token version, to spot stale 401s */
+    struct fcm_call *calls;     /* sends not answered yet (freed by fcm_destroy
+                                   if the exit drops them unanswered) */
 } fcm_t;
 
 static void fetch_token(fcm_t *f);
@@ -238,21 +240,37 @@ static int fcm_init(qc_disp_t *d, void **state, char *why, size_t whysz)
     return 1;
 }
 
+typedef struct fcm_call {
+    fcm_t *f;
+    qc_send_t *s;
+    int generation;
+    struct fcm_call *prev, *next; /* f->calls */
+} fcm_call_t;
+
+static void call_unlink(fcm_call_t *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->f->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+}
+
 static void fcm_destroy(void *state)
 {
     fcm_t *f = state;
     if (!f)
         return;
+    while (f->calls) {
+        fcm_call_t *c = f->calls;
+        f->calls = c->next;
+        free(c);
+    }
     event_free(f->refresh);
     EVP_PKEY_free(f->key);
     free(f);
 }
-
-typedef struct fcm_call {
-    fcm_t *f;
-    qc_send_t *s;
-    int generation;
-} fcm_call_t;
 
 static void on_sent(const qc_httpc_result_t *res, void *opaque)
 {
@@ -260,6 +278,7 @@ static void on_sent(const qc_httpc_result_t *res, void *opaque)
     fcm_t *f = call->f;
     qc_send_t *s = call->s;
     int gen = call->generation;
+    call_unlink(call);
     free(call);
     char detail[200];
     if (res->err) {
@@ -333,12 +352,17 @@ static int post_message(fcm_t *f, qc_send_t *s)
         free(js);
         return -1;
     }
-    *call = (fcm_call_t){ f, s, f->generation };
+    *call = (fcm_call_t){ f, s, f->generation, NULL, f->calls };
+    if (f->calls)
+        f->calls->prev = call;
+    f->calls = call;
     const char *headers[] = { "Content-Type: application/json", f->bearer, NULL };
     int rc = qc_httpc_request(f->d->http, "POST", f->send_url, headers, js, strlen(js), on_sent, call);
     free(js);
-    if (rc)
+    if (rc) {
+        call_unlink(call);
         free(call);
+    }
     return rc;
 }
 

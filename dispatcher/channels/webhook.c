@@ -26,16 +26,32 @@
 #include "qc/log.h"
 #include "qc/sign.h"
 
+typedef struct wh_req wh_req_t;
+
 typedef struct wh {
     qc_egress_t *egress;
     qc_series_t *m_refused;
+    wh_req_t *outstanding; /* requests not answered yet: an exit with sends
+                              in flight drops them unanswered (httpc), and
+                              wh_destroy frees what they held */
 } wh_t;
 
 /* One request's context: the callback needs the driver's state too. */
-typedef struct wh_req {
+struct wh_req {
     qc_send_t *s;
     wh_t *w;
-} wh_req_t;
+    wh_req_t *prev, *next;
+};
+
+static void req_unlink(wh_req_t *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        q->w->outstanding = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+}
 
 static int wh_init(qc_disp_t *d, void **state, char *why, size_t whysz)
 {
@@ -61,6 +77,11 @@ static void wh_destroy(void *state)
     wh_t *w = state;
     if (!w)
         return;
+    while (w->outstanding) {
+        wh_req_t *q = w->outstanding;
+        w->outstanding = q->next;
+        free(q);
+    }
     qc_egress_destroy(w->egress);
     free(w);
 }
@@ -70,6 +91,7 @@ static void on_http_done(const qc_httpc_result_t *res, void *opaque)
     wh_req_t *q = opaque;
     qc_send_t *s = q->s;
     wh_t *w = q->w;
+    req_unlink(q);
     free(q);
     char detail[160];
     if (res->err == QC_ERR_EGRESS) {
@@ -337,11 +359,18 @@ static int webhook_send(qc_disp_t *d, void *state, qc_send_t *s)
         return -1;
     q->s = s;
     q->w = state;
+    q->prev = NULL;
+    q->next = q->w->outstanding;
+    if (q->next)
+        q->next->prev = q;
+    q->w->outstanding = q;
     /* httpc copies the body. */
     int rc = qc_httpc_request_egress(d->http, q->w->egress, "POST", sub->webhook_url, headers, json, jl,
                                      on_http_done, q);
-    if (rc)
+    if (rc) {
+        req_unlink(q);
         free(q);
+    }
     return rc;
 }
 
