@@ -65,6 +65,7 @@ struct qc_chunk {
     int64_t first_ms, last_ms;
     bool starting;        /* records still being walked: do not finish yet */
     bool held;            /* counted in d->held_records */
+    bool slow;            /* and in d->held_slow */
     bool finished;
 };
 
@@ -117,8 +118,11 @@ void qc_chunk_free(qc_chunk_t *c)
         return;
     /* Its records stop counting against the in-flight bound only now: after
      * Redis acknowledged their marks, or once the chunk was given up. */
-    if (c->held)
+    if (c->held) {
         c->d->held_records -= (long)c->n;
+        if (c->slow)
+            c->d->held_slow -= (long)c->n;
+    }
     for (size_t k = 0; k < c->nitems; k++)
         if (c->items[k].retry)
             event_free(c->items[k].retry);
@@ -531,6 +535,9 @@ qc_chunk_t *qc_chunk_start(qc_disp_t *d, const qc_chunk_owner_t *owner, const re
         pos += c->len[i];
     }
     d->held_records += (long)c->n;
+    c->slow = m->slow;
+    if (c->slow)
+        d->held_slow += (long)c->n;
     c->held = true;
     c->starting = true;
     qc_quake_t quake = job_quake(m, m->mag), prev = job_quake(m, m->prev_mag);

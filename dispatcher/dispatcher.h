@@ -168,6 +168,7 @@ struct qc_disp {
     long jobs_active;
     long inflight;            /* sends started, not finished */
     long held_records;        /* records of claimed, not completed chunks */
+    long held_slow;           /* of which in slow segments' chunks (msg.slow): at most a quarter */
     struct qc_sendq *sendq;  /* chunk.c: sends waiting for an in-flight slot, earliest deadline first */
     struct send_ctx *sending; /* chunk.c: sends in flight (freed at exit if never answered) */
     const struct qc_job_hooks *job_hooks; /* job.h: the loop's callbacks */

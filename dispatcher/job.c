@@ -478,7 +478,13 @@ static void on_claim(redisReply *r, void *opaque)
  * claims only while the whole process stays within QUAKECAST_MAX_INFLIGHT. */
 static bool room_for_chunk(const qc_job_t *j)
 {
-    return j->d->held_records == 0 || j->d->held_records + j->chunk_size <= j->d->conf.max_inflight;
+    const qc_disp_t *d = j->d;
+    /* Segments whose people wait for a quota-bound provider hold their
+     * chunks for long: they get a quarter of the room, so the others keep
+     * claiming (a saturated provider holds back no one else). */
+    if (j->msg.slow && d->held_slow > 0 && d->held_slow + j->chunk_size > d->conf.max_inflight / 4)
+        return false;
+    return d->held_records == 0 || d->held_records + j->chunk_size <= d->conf.max_inflight;
 }
 
 static void job_wait(qc_job_t *j)
@@ -548,16 +554,23 @@ static void complete_reply(qc_job_t *j, redisReply *r)
 /* Lets jobs waiting for in-flight room claim their next chunk. */
 static void jobs_kick(qc_disp_t *d)
 {
-    while (d->waiting) {
-        qc_job_t *j = d->waiting;
-        if (!room_for_chunk(j))
-            return;
-        d->waiting = j->wnext;
+    /* In deadline order; a slow segment without room in its share lets
+     * the jobs behind it go, the whole bound being full stops all. */
+    for (qc_job_t **pp = &d->waiting; *pp;) {
+        qc_job_t *j = *pp;
+        if (!room_for_chunk(j)) {
+            if (!j->msg.slow)
+                return;
+            pp = &j->wnext;
+            continue;
+        }
+        *pp = j->wnext;
         j->waiting = false;
         if (j->fenced || !lease_ok(j))
             job_release(j, "lease_expired_while_waiting");
         else
             job_claim(j);
+        pp = &d->waiting; /* the list may have changed under job_claim */
     }
 }
 
@@ -663,7 +676,8 @@ static void on_chunk_done(evutil_socket_t fd, short what, void *arg)
     snprintf(first, sizeof first, "%lld", (long long)res->first_ms);
     snprintf(last, sizeof last, "%lld", (long long)res->last_ms);
     /* If this completes, its records are marked and leave the bound. */
-    bool next = !d->stopping && d->held_records - res->nrecords + j->chunk_size <= d->conf.max_inflight;
+    bool next = !d->stopping && d->held_records - res->nrecords + j->chunk_size <= d->conf.max_inflight &&
+                (!j->msg.slow || d->held_slow - res->nrecords + j->chunk_size <= d->conf.max_inflight / 4);
     const char *argv[] = { j->k_run, j->k_leases, j->k_chunks, j->k_bits, j->k_recs, j->token, lease, idx,
                            (const char *)res->bits, t, n, f, q, first, last, next ? "1" : "0" };
     size_t lens[16];

@@ -214,7 +214,7 @@ int qc_msg_job_pack(const qc_msg_job_t *m, msgpack_sbuffer *buf)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 18);
+    msgpack_pack_map(&pk, 19);
     kv_int(&pk, "v", QC_MSG_VERSION);
     kv_str(&pk, "a", m->alert_id);
     kv_int(&pk, "r", m->rev);
@@ -236,6 +236,7 @@ int qc_msg_job_pack(const qc_msg_job_t *m, msgpack_sbuffer *buf)
     kv_int(&pk, "dl", m->deadline_ms);
     kv_int(&pk, "is", m->issued_ms);
     kv_int(&pk, "due", m->due_ms);
+    kv_int(&pk, "q", m->slow ? 1 : 0);
     kv_str(&pk, "place", m->place);
     return 0;
 }
@@ -250,7 +251,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
         rc = check_version(&r, err, errsz);
     if (rc)
         goto done;
-    int64_t slot = 0, kind = 0, rev = 0, model = 0;
+    int64_t slot = 0, kind = 0, rev = 0, model = 0, slow = 0;
     if (get_str(&r, "a", out->alert_id, sizeof out->alert_id, true) || get_int(&r, "r", &rev, false) ||
         rev < 0 || rev > 1000 ||
         get_str(&r, "e", out->event_id, sizeof out->event_id, false) ||
@@ -261,6 +262,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
         get_int(&r, "gm", &model, false) || model < 0 || model >= QC_IPE_MODEL_COUNT ||
         get_int(&r, "ot", &out->origin_ms, true) || get_int(&r, "dl", &out->deadline_ms, false) ||
         get_int(&r, "is", &out->issued_ms, false) || get_int(&r, "due", &out->due_ms, false) ||
+        get_int(&r, "q", &slow, false) || slow < 0 || slow > 1 ||
         get_str(&r, "place", out->place, sizeof out->place, false) || slot < 0 || slot > 1000000 ||
         kind < 0 || kind > QC_JOB_CANCEL || !out->alert_id[0] || !out->seg[0] ||
         !isfinite(out->lat) || !isfinite(out->lon) || !isfinite(out->mag) || !isfinite(out->depth_km)) {
@@ -272,6 +274,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
     out->rev = (int)rev;
     out->model = (int)model;
     out->kind = (qc_job_kind_t)kind;
+    out->slow = slow == 1;
 done:
     msgpack_unpacked_destroy(&r.u);
     return rc;

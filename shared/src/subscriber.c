@@ -42,6 +42,29 @@ void qc_cell_of(double lat, double lon, char *out, size_t outsz)
     snprintf(out, outsz, "%ld:%ld", la, lo);
 }
 
+void qc_seg_group(const qc_subscriber_t *s, char *out, size_t outsz)
+{
+    static const qc_channel_t order[] = { QC_CH_PUSH, QC_CH_WEBHOOK, QC_CH_NULL, QC_CH_TELEGRAM, QC_CH_SMS,
+                                          QC_CH_EMAIL };
+    bool slow = false;
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        unsigned bit = 1u << order[k];
+        if (!(s->channels & bit) || (s->dead & bit))
+            continue;
+        slow = order[k] == QC_CH_SMS || order[k] == QC_CH_EMAIL ||
+               (order[k] == QC_CH_TELEGRAM && !(s->area & bit));
+        break;
+    }
+    char cell[32];
+    qc_cell_of(s->lat, s->lon, cell, sizeof cell);
+    snprintf(out, outsz, "%s%s", cell, slow ? "/q" : "");
+}
+
+bool qc_seg_group_slow(const char *group, size_t len)
+{
+    return len >= 2 && group[len - 2] == '/' && group[len - 1] == 'q';
+}
+
 bool qc_area_prefix_valid(const char *prefix)
 {
     if (!prefix || !isalpha((unsigned char)prefix[0]) || strlen(prefix) > 12)
@@ -75,7 +98,7 @@ int qc_cell_parse(const char *cell, size_t len, double *lat0, double *lon0)
         return QC_ERR_PARSE;
     char *p = end + 1;
     long lo = strtol(p, &end, 10);
-    if (end == p || *end)
+    if (end == p || (*end && strcmp(end, "/q")))
         return QC_ERR_PARSE;
     *lat0 = (double)la * QC_CELL_DEG;
     *lon0 = (double)lo * QC_CELL_DEG;

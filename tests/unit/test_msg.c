@@ -8,7 +8,7 @@ static void test_job_round_trip(void)
 {
     qc_msg_job_t j = { .slot = 3, .rev = 2, .kind = QC_JOB_UPDATE, .lat = 45.77, .lon = 26.76,
                        .depth_km = 94, .mag = 7.4, .prev_mag = 6.9, .origin_ms = 226351314100,
-                       .deadline_ms = 226351914100, .issued_ms = 5 };
+                       .deadline_ms = 226351914100, .issued_ms = 5, .due_ms = 226351358300, .slow = true };
     snprintf(j.alert_id, sizeof j.alert_id, "a17");
     snprintf(j.seg, sizeof j.seg, "45");
     snprintf(j.place, sizeof j.place, "Vrancea");
@@ -25,6 +25,8 @@ static void test_job_round_trip(void)
     CHECK_INT(b.kind, QC_JOB_UPDATE);
     CHECK_NEAR(b.prev_mag, 6.9, 1e-12);
     CHECK_INT(b.origin_ms, 226351314100);
+    CHECK_INT(b.due_ms, 226351358300);
+    CHECK(b.slow);
     for (size_t n = 0; n < sb.size; n++)
         CHECK(qc_msg_job_unpack(sb.data, n, &b, err, sizeof err) != 0);
     msgpack_sbuffer_destroy(&sb);

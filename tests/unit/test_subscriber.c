@@ -309,6 +309,23 @@ static void test_cells(void)
     qc_cell_of(-0.1, -0.1, c, sizeof c);
     CHECK_STR(c, "-1:-1");
     CHECK(qc_cell_parse("x:1", 3, &la, &lo) != 0);
+    /* segment groups: the cell, "/q" for people a quota-bound channel reaches first */
+    CHECK_INT(qc_cell_parse("177:104/q", 9, &la, &lo), 0);
+    CHECK_NEAR(lo, 26.0, 1e-9);
+    CHECK(qc_cell_parse("177:104/x", 9, &la, &lo) != 0);
+    CHECK(qc_seg_group_slow("177:104/q", 9) && !qc_seg_group_slow("177:104", 7));
+    qc_subscriber_t s = { .lat = 44.43, .lon = 26.10, .channels = (1u << QC_CH_SMS) | (1u << QC_CH_PUSH) };
+    qc_seg_group(&s, c, sizeof c);
+    CHECK_STR(c, "177:104");               /* push first */
+    s.dead = 1u << QC_CH_PUSH;
+    qc_seg_group(&s, c, sizeof c);
+    CHECK_STR(c, "177:104/q");             /* push gone: SMS first */
+    s = (qc_subscriber_t){ .lat = 44.43, .lon = 26.10, .channels = 1u << QC_CH_TELEGRAM };
+    qc_seg_group(&s, c, sizeof c);
+    CHECK_STR(c, "177:104/q");
+    s.area = 1u << QC_CH_TELEGRAM;         /* their area's channel: one post */
+    qc_seg_group(&s, c, sizeof c);
+    CHECK_STR(c, "177:104");
 }
 
 /* Inputs tests/fuzz/fuzz_records.c found: a 2^32-element array claim

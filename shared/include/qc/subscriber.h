@@ -79,7 +79,17 @@ int qc_channel_from_name(const char *name);
  *  and the cell's bounds. */
 #define QC_CELL_DEG 0.25
 void qc_cell_of(double lat, double lon, char *out, size_t outsz);
-/** Parses a cell name back to the south-west corner. @returns 0 or error. */
+/** The segment group of a subscriber, the key their segment is chosen by:
+ *  the cell, and "/q" after it when the first channel they are reached on
+ *  is bound by a provider's quota (Telegram without their area's channel,
+ *  SMS, e-mail). Keeping those people in segments of their own keeps a
+ *  saturated provider from holding the chunks of everyone else: a chunk is
+ *  marked done only when its last person was handed off. */
+void qc_seg_group(const qc_subscriber_t *s, char *out, size_t outsz);
+/** Whether a segment group (or a cell) names the quota-bound kind. */
+bool qc_seg_group_slow(const char *group, size_t len);
+/** Parses a cell name (or a segment group) back to the south-west corner.
+ *  @returns 0 or error. */
 int qc_cell_parse(const char *cell, size_t len, double *lat0, double *lon0);
 
 /** The area broadcast route of a place and threshold on the 0.25 degree
