@@ -28,8 +28,8 @@ import time
 
 import pytest
 
-from conftest import (BUILD, PORT_BASE, REPO, STACK, Stack, client_env, gen_subscribers, lib, redis_cli,
-                      wait_alert_complete, wait_until)
+from conftest import (BUILD, PORT_BASE, REPO, SANITIZER_RE, STACK, Stack, client_env, gen_subscribers, lib,
+                      redis_cli, wait_alert_complete, wait_until)
 
 EVENT = os.path.join(REPO, "tests", "data", "events", "vrancea_1977.geojson")
 BASE = PORT_BASE + 200
@@ -56,7 +56,21 @@ def astack(tmp_path_factory):
     try:
         yield Stack(state, env)
     finally:
+        subprocess.run([STACK, "down"], env=env, capture_output=True)
+        reports = sanitizer_reports(os.path.join(state, "logs"))
         subprocess.run([STACK, "down", "--purge"], env=env, capture_output=True)
+        assert not reports, "sanitizer reports in the auth stack's logs:\n" + "\n".join(reports)
+
+
+def sanitizer_reports(folder):
+    """ASan/UBSan reports in the logs of @folder (the ASan build's runs)."""
+    out = []
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        with open(os.path.join(folder, name), errors="replace") as f:
+            text = f.read()
+        if SANITIZER_RE.search(text):
+            out.append(name + ":\n" + text[-4000:])
+    return out
 
 
 def secret(stack, kind, user):
@@ -251,6 +265,7 @@ def test_wrong_redis_password_is_reported(astack, tmp_path):
         assert proc.poll() is None and not ready(DISP_PORTS[0])
     finally:
         stop(proc)
+    assert not sanitizer_reports(str(tmp_path))
 
 
 def stunnel_conf(path, ca, accept, connect, log):
@@ -316,3 +331,4 @@ def test_redis_through_tls_sidecar(astack, sink, tmp_path):
     finally:
         stop(*procs)
         stop(*sidecars)
+    assert not sanitizer_reports(str(tmp_path))
