@@ -36,6 +36,7 @@ typedef struct qc_dconf {
     long http_port;
     char *kafka_bootstrap;
     char *redis_url;
+    char *redis_user, *redis_password;
     char *log_level;
     char *instance;
     long lease_ms;

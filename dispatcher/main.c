@@ -4,6 +4,7 @@
  * (notice.h); nothing below calls into this file. */
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -29,6 +30,8 @@ static const qc_conf_def_t qc_dconf_defs[] = {
     { "QUAKECAST_HTTP_PORT", QC_CONF_INT, "9090", 0, 65535, OFF(http_port), 0, "Port of /healthz, /readyz, /metrics" },
     { "QUAKECAST_KAFKA_BOOTSTRAP", QC_CONF_STR, "127.0.0.1:9092", 1, 0, OFF(kafka_bootstrap), 0, "Kafka bootstrap servers" },
     { "QUAKECAST_REDIS_URL", QC_CONF_STR, "redis://127.0.0.1:6379/0", 1, 0, OFF(redis_url), 0, "Redis URL" },
+    { "QUAKECAST_REDIS_USER", QC_CONF_STR, "", 1, 0, OFF(redis_user), 0, "Redis ACL user sent with AUTH at connect (deploy/redis/acl-users: 'dispatcher'); empty: none" },
+    { "QUAKECAST_REDIS_PASSWORD", QC_CONF_STR, "", 1, 0, OFF(redis_password), QC_CONF_SECRET, "Password of QUAKECAST_REDIS_USER (alone: the default user's)" },
     { "QUAKECAST_LOG_LEVEL", QC_CONF_STR, "info", 1, 0, OFF(log_level), 0, "debug, info, warn or error" },
     { "QUAKECAST_INSTANCE", QC_CONF_STR, "dispatcher", 1, 0, OFF(instance), 0, "Name of this process (logs, heartbeats, Kafka client id)" },
     { "QUAKECAST_LEASE_MS", QC_CONF_INT, "10000", 500, 600000, OFF(lease_ms), 0, "Lease on a segment run; renewed every third of it" },
@@ -360,6 +363,12 @@ int main(int argc, char **argv)
     }
     d.order = !strcmp(d.conf.send_order, "fifo") ? QC_ORDER_FIFO
               : !strcmp(d.conf.send_order, "nearest") ? QC_ORDER_NEAREST : QC_ORDER_EDF;
+    qc_redis_auth_t rauth;
+    if (qc_redis_auth_set(&rauth, d.conf.redis_user, d.conf.redis_password, err, sizeof err)) {
+        fprintf(stderr, "quakecast-dispatcher: configuration: QUAKECAST_REDIS_USER/PASSWORD: %s\n", err);
+        goto out_conf;
+    }
+    OPENSSL_cleanse(d.conf.redis_password, strlen(d.conf.redis_password));
     srand48((long)time(NULL) ^ (long)getpid());
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -378,7 +387,8 @@ int main(int argc, char **argv)
         qc_log(QC_LOG_ERROR, "startup_failed", "error", "http client", NULL);
         goto out;
     }
-    d.redis = qc_redis_new(d.base, d.conf.redis_url, on_redis_state, &d, err, sizeof err);
+    d.redis = qc_redis_new(d.base, d.conf.redis_url, &rauth, on_redis_state, &d, err, sizeof err);
+    qc_redis_auth_wipe(&rauth); /* the connection holds its own copy */
     if (!d.redis) {
         qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
         goto out;

@@ -24,6 +24,8 @@ const qc_conf_def_t qc_pconf_defs[] = {
     { "QUAKECAST_HTTP_PORT", QC_CONF_INT, "8080", 0, 65535, OFF(http_port), 0, "Port of the API, pages, /healthz, /readyz, /metrics" },
     { "QUAKECAST_KAFKA_BOOTSTRAP", QC_CONF_STR, "127.0.0.1:9092", 1, 0, OFF(kafka_bootstrap), 0, "Kafka bootstrap servers" },
     { "QUAKECAST_REDIS_URL", QC_CONF_STR, "redis://127.0.0.1:6379/0", 1, 0, OFF(redis_url), 0, "Redis URL" },
+    { "QUAKECAST_REDIS_USER", QC_CONF_STR, "", 1, 0, OFF(redis_user), 0, "Redis ACL user sent with AUTH at connect (deploy/redis/acl-users: 'processor'); empty: none" },
+    { "QUAKECAST_REDIS_PASSWORD", QC_CONF_STR, "", 1, 0, OFF(redis_password), QC_CONF_SECRET, "Password of QUAKECAST_REDIS_USER (alone: the default user's)" },
     { "QUAKECAST_API_TOKEN", QC_CONF_STR, "", 1, 0, OFF(api_token), QC_CONF_SECRET, "Admin bearer token (required)" },
     { "QUAKECAST_LOG_LEVEL", QC_CONF_STR, "info", 1, 0, OFF(log_level), 0, "debug, info, warn or error" },
     { "QUAKECAST_INSTANCE", QC_CONF_STR, "processor", 1, 0, OFF(instance), 0, "Name of this process in logs and Kafka client ids" },
@@ -263,6 +265,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "quakecast-processor: configuration: QUAKECAST_REGIONS_FILE: %s\n", err);
         goto out_conf;
     }
+    qc_redis_auth_t rauth;
+    if (qc_redis_auth_set(&rauth, p.conf.redis_user, p.conf.redis_password, err, sizeof err)) {
+        fprintf(stderr, "quakecast-processor: configuration: QUAKECAST_REDIS_USER/PASSWORD: %s\n", err);
+        goto out_conf;
+    }
+    OPENSSL_cleanse(p.conf.redis_password, strlen(p.conf.redis_password));
     qc_sha256(p.conf.api_token, strlen(p.conf.api_token), p.token_sha);
     /* From here on only the hash exists: requests are checked against it. */
     OPENSSL_cleanse(p.conf.api_token, strlen(p.conf.api_token));
@@ -274,8 +282,9 @@ int main(int argc, char **argv)
         goto out;
     register_metrics(&p);
     p.sizing = qc_sizing_compute(0, 1);
-    p.redis = qc_redis_new(p.base, p.conf.redis_url, NULL, &p, err, sizeof err);
-    p.redis_sub = p.redis ? qc_redis_new(p.base, p.conf.redis_url, on_sub_state, &p, err, sizeof err) : NULL;
+    p.redis = qc_redis_new(p.base, p.conf.redis_url, &rauth, NULL, &p, err, sizeof err);
+    p.redis_sub = p.redis ? qc_redis_new(p.base, p.conf.redis_url, &rauth, on_sub_state, &p, err, sizeof err) : NULL;
+    qc_redis_auth_wipe(&rauth); /* each connection holds its own copy */
     if (!p.redis || !p.redis_sub) {
         qc_log(QC_LOG_ERROR, "startup_failed", "error", err, NULL);
         goto out;

@@ -22,6 +22,7 @@ typedef struct qc_pconf {
     long http_port;
     char *kafka_bootstrap;
     char *redis_url;
+    char *redis_user, *redis_password;
     char *api_token;
     char *log_level;
     char *instance;

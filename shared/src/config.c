@@ -22,7 +22,7 @@ static const char *type_name(qc_conf_type_t t)
 }
 
 /* Reads NAME_FILE's content (trailing newline removed). Caller frees. */
-static char *read_secret_file(const char *path, char *errstr, size_t errsz, const char *name)
+char *qc_conf_read_secret_file(const char *path, const char *name, char *errstr, size_t errsz)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -112,7 +112,7 @@ int qc_conf_load(const qc_conf_def_t *defs, void *target, char *errstr, size_t e
             snprintf(key, sizeof key, "%s_FILE", d->name);
             const char *path = getenv(key);
             if (path && *path) {
-                fromfile = read_secret_file(path, errstr, errsz, d->name);
+                fromfile = qc_conf_read_secret_file(path, d->name, errstr, errsz);
                 if (!fromfile)
                     return QC_ERR_INVAL;
                 v = fromfile;

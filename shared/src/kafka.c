@@ -1,5 +1,6 @@
 /* kafka.c: librdkafka on a libevent loop. */
 #include "qc/kafka.h"
+#include "qc/config.h"
 #include "qc/err.h"
 #include "qc/log.h"
 
@@ -7,6 +8,8 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +29,24 @@ int qc_kafka_conf_from_env(rd_kafka_conf_t *conf, char *errstr, size_t errsz)
             continue;
         char key[128];
         size_t n = (size_t)(eq - kv);
+        /* <PROPERTY>_FILE: the value is the content of that file, as for
+         * the binaries' own secrets (a mounted Kubernetes Secret holding
+         * sasl.password). No librdkafka property name ends in ".file". */
+        bool from_file = n > 5 && !strncmp(eq - 5, "_FILE", 5);
+        if (from_file)
+            n -= 5;
         for (size_t i = 0; i < n; i++)
             key[i] = kv[i] == '_' ? '.' : (char)tolower((unsigned char)kv[i]);
         key[n] = '\0';
-        if (rd_kafka_conf_set(conf, key, eq + 1, errstr, errsz) != RD_KAFKA_CONF_OK)
+        char *value = from_file ? qc_conf_read_secret_file(eq + 1, key, errstr, errsz) : NULL;
+        if (from_file && !value)
+            return QC_ERR_INVAL;
+        rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, key, value ? value : eq + 1, errstr, errsz);
+        if (value) {
+            OPENSSL_cleanse(value, strlen(value));
+            free(value);
+        }
+        if (res != RD_KAFKA_CONF_OK)
             return QC_ERR_INVAL;
     }
     return 0;

@@ -184,6 +184,7 @@ struct rc_node {
 
 struct qc_rcluster {
     struct event_base *base;
+    qc_redis_auth_t auth;           /* sent first on every node connection */
     rc_node_t *nodes;               /* every node ever named */
     rc_node_t *slot_node[QC_RCLUSTER_SLOTS]; /* NULL: unmapped */
     bool up;
@@ -281,6 +282,7 @@ static redisAsyncContext *node_conn(rc_node_t *n)
         redisAsyncFree(ac);
         return NULL;
     }
+    qc_redis_auth_send(ac, &n->c->auth);
     redisAsyncSetConnectCallback(ac, on_node_connect);
     redisAsyncSetDisconnectCallback(ac, on_node_disconnect);
     n->ac = ac;
@@ -514,8 +516,8 @@ int qc_rcluster_argv(qc_rcluster_t *c, qc_redis_cb cb, void *opaque, int argc, c
                                  argvlen);
 }
 
-qc_rcluster_t *qc_rcluster_new(struct event_base *base, const char *seeds, qc_rcluster_state_cb state_cb,
-                               void *opaque, char *errstr, size_t errstr_size)
+qc_rcluster_t *qc_rcluster_new(struct event_base *base, const char *seeds, const qc_redis_auth_t *auth,
+                               qc_rcluster_state_cb state_cb, void *opaque, char *errstr, size_t errstr_size)
 {
     qc_rcluster_t *c = calloc(1, sizeof *c);
     if (!c) {
@@ -523,6 +525,8 @@ qc_rcluster_t *qc_rcluster_new(struct event_base *base, const char *seeds, qc_rc
         return NULL;
     }
     c->base = base;
+    if (auth)
+        c->auth = *auth;
     c->state_cb = state_cb;
     c->opaque = opaque;
     const char *p = seeds ? seeds : "";
@@ -577,6 +581,7 @@ void qc_rcluster_destroy(qc_rcluster_t *c)
     }
     if (c->refresh_ev)
         event_free(c->refresh_ev);
+    qc_redis_auth_wipe(&c->auth);
     free(c);
 }
 

@@ -8,6 +8,7 @@
 #include "qc/err.h"
 #include "qc/log.h"
 #include "qc/rcluster.h"
+#include "qc/redis_auth.h"
 
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
@@ -52,6 +53,7 @@ struct qc_redis {
     redisAsyncContext *ac;   /* NULL while disconnected */
     bool up;                 /* connected and initialised */
     char host[256];
+    qc_redis_auth_t auth;    /* sent first on every connection */
     int port, db;
     char run_id[64];
     struct event *retry_ev;
@@ -174,6 +176,7 @@ static void connect_now(qc_redis_t *r)
     }
     ac->data = r;
     redisLibeventAttach(ac, r->base);
+    qc_redis_auth_send(ac, &r->auth);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     r->ac = ac;
@@ -229,8 +232,8 @@ static void on_cluster_state(qc_rcluster_t *c, bool up, void *opaque)
         r->state_cb(r, up, r->opaque);
 }
 
-qc_redis_t *qc_redis_new(struct event_base *base, const char *url, qc_redis_state_cb state_cb,
-                         void *opaque, char *errstr, size_t errsz)
+qc_redis_t *qc_redis_new(struct event_base *base, const char *url, const qc_redis_auth_t *auth,
+                         qc_redis_state_cb state_cb, void *opaque, char *errstr, size_t errsz)
 {
     qc_redis_t *r = calloc(1, sizeof *r);
     if (!r) {
@@ -241,6 +244,8 @@ qc_redis_t *qc_redis_new(struct event_base *base, const char *url, qc_redis_stat
     r->state_cb = state_cb;
     r->opaque = opaque;
     r->backoff_ms = 100;
+    if (auth)
+        r->auth = *auth;
     bool cluster = !strncmp(url, "redis-cluster://", 16);
     if (!cluster && parse_url(r, url)) {
         snprintf(errstr, errsz, "invalid Redis URL '%s' (want redis://host:port/db)", url);
@@ -273,7 +278,7 @@ qc_redis_t *qc_redis_new(struct event_base *base, const char *url, qc_redis_stat
         return NULL;
     }
     if (cluster) {
-        r->cl = qc_rcluster_new(base, url, on_cluster_state, r, errstr, errsz);
+        r->cl = qc_rcluster_new(base, url, auth, on_cluster_state, r, errstr, errsz);
         if (!r->cl) {
             qc_redis_destroy(r);
             return NULL;
@@ -298,6 +303,7 @@ void qc_redis_destroy(qc_redis_t *r)
         event_free(r->loading_ev);
     for (int i = 0; i < QC_SCRIPT_COUNT_; i++)
         free(r->src[i]);
+    qc_redis_auth_wipe(&r->auth);
     free(r);
 }
 

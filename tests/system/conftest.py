@@ -169,3 +169,28 @@ def print_unfinished_runs(stack, alert_id):
 
 
 from providers import providers  # noqa: E402,F401  (the fixture, defined there)
+
+
+def client_env(stack_vars):
+    """os.environ plus what `stack env` gives a client besides addresses:
+    with authenticated links (QUAKECAST_STACK_AUTH=1), the admin user's
+    Kafka SASL/TLS settings and Redis credentials, for the test tools."""
+    env = dict(os.environ)
+    env.update({k: v for k, v in stack_vars.items()
+                if k.startswith("QUAKECAST_KAFKA_X_") or k in ("QUAKECAST_REDIS_USER", "QUAKECAST_REDIS_PASSWORD_FILE")})
+    return env
+
+
+def redis_cli(stack_vars, port, *args, timeout=10, user=None):
+    """redis-cli to the stack's Redis node on @port; with authenticated
+    links as @user (default: the admin user `stack env` names), whose
+    password is in the stack's secrets folder."""
+    env, login = dict(os.environ), []
+    user = user or stack_vars.get("QUAKECAST_REDIS_USER")
+    if user:
+        secrets = os.path.dirname(stack_vars["QUAKECAST_REDIS_PASSWORD_FILE"])
+        with open(os.path.join(secrets, user)) as f:
+            env["REDISCLI_AUTH"] = f.read().strip()
+        login = ["--no-auth-warning", "--user", user]
+    return subprocess.run(["redis-cli", *login, "-h", "127.0.0.1", "-p", str(port), *args], env=env,
+                          capture_output=True, text=True, timeout=timeout).stdout.strip()

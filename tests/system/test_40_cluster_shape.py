@@ -6,7 +6,9 @@ sync, and `kill` reaches each node: after kill -9 of the broker leading the
 most quake.dispatch partitions writes still succeed, and after kill -9 of
 a Redis primary its replica takes its slots over. Runs its own stack on
 QUAKECAST_TEST_PORT_BASE + 100 (infrastructure only: the processor and
-dispatchers cannot use a Redis Cluster yet, issue 16 step D)."""
+dispatchers cannot use a Redis Cluster yet, issue 16 step D). Its links are
+authenticated (Redis ACL users, Kafka SASL_SSL): the tools log in as the
+admin user `stack env` names."""
 
 import json
 import os
@@ -15,9 +17,12 @@ import time
 
 import pytest
 
-from conftest import BUILD, PORT_BASE, STACK, lib, wait_until
+from conftest import BUILD, PORT_BASE, STACK, client_env, lib, redis_cli, wait_until
 
 TOPICS = ("quake.events", "quake.dispatch", "quake.dlq", "quake.alerts", "quake.notices")
+# `stack env` of the module's stack: the cluster shape's links are
+# authenticated, so the tools log in with what it prints.
+VARS = {}
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +44,7 @@ def cluster(tmp_path_factory):
     if up.returncode != 0:
         run("down", check=False)
         pytest.fail("cluster stack up failed:\n" + up.stdout + up.stderr)
+    VARS.update(lib.parse_kv_lines(run("env").stdout))
     try:
         yield run
     finally:
@@ -49,13 +55,12 @@ def cluster(tmp_path_factory):
 
 def topics(bootstrap, configs=True):
     tool = [os.path.join(BUILD, "tests", "tools", "qc-kafka-topics")] + ([] if configs else ["--no-config"])
-    out = subprocess.run(tool + [bootstrap], capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(tool + [bootstrap], capture_output=True, text=True, timeout=60, env=client_env(VARS)).stdout
     return {t["topic"]: t for t in map(json.loads, filter(str.strip, out.splitlines()))}
 
 
 def cli(port, *args):
-    return subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args], capture_output=True,
-                          text=True, timeout=10).stdout.strip()
+    return redis_cli(VARS, port, *args)
 
 
 def slot_owner(port, slot):
@@ -87,6 +92,8 @@ def test_cluster_shape(cluster):
     assert len(rports) == 6
     assert env["QUAKECAST_TOPIC_REPLICATION"] == "3" and env["QUAKECAST_TOPIC_MIN_INSYNC"] == "2"
     assert env["QUAKECAST_KAFKA_X_ENABLE_IDEMPOTENCE"] == "true"
+    # authenticated links (test_44 checks them): the tools below log in
+    assert env["QUAKECAST_STACK_AUTH"] == "1" and env["QUAKECAST_KAFKA_X_SECURITY_PROTOCOL"] == "SASL_SSL"
     # Not yet: the binaries on a Redis Cluster (step D) -- refused clearly.
     full = cluster("up", check=False)
     assert full.returncode != 0 and "--infra" in full.stderr
@@ -114,7 +121,8 @@ def test_cluster_shape(cluster):
     wait_until(led_elsewhere, 60, 0.5, "quake.dispatch led by the other two brokers")
     mark("new leaders")
     for i in range(5):
-        subprocess.run([put, bootstrap, "quake.dispatch", "k%d" % i], input=b"x", check=True, timeout=30)
+        subprocess.run([put, bootstrap, "quake.dispatch", "k%d" % i], input=b"x", check=True, timeout=30,
+                       env=client_env(VARS))
     wait_until(lambda: topics(bootstrap, False)["quake.dispatch"]["isr"] == 2, 60, 0.5, "kafka-%s out of the ISRs" % victim)
     mark("writes go on without it")
     cluster("start", "kafka-%s" % victim)

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, PORT_BASE, REPO, STACK, Stack, gen_subscribers, lib, wait_alert_complete, wait_until
+from conftest import BUILD, PORT_BASE, REPO, STACK, Stack, client_env, gen_subscribers, lib, wait_alert_complete, wait_until
 
 EVENT = os.path.join(REPO, "tests", "data", "events", "vrancea_1977.geojson")
 
@@ -40,9 +40,11 @@ def kstack(tmp_path_factory):
         subprocess.run([STACK, "down", "--purge"], env=env, capture_output=True)
 
 
-def dispatch_leaders(bootstrap):
-    out = subprocess.run([os.path.join(BUILD, "tests", "tools", "qc-kafka-topics"), "--no-config", bootstrap,
-                          "quake.dispatch"], capture_output=True, text=True, timeout=60).stdout
+def dispatch_leaders(stack):
+    # the kafka-cluster shape's links are authenticated: log in as `stack env` says
+    out = subprocess.run([os.path.join(BUILD, "tests", "tools", "qc-kafka-topics"), "--no-config", stack.bootstrap,
+                          "quake.dispatch"], capture_output=True, text=True, timeout=60,
+                         env=client_env(stack.vars)).stdout
     return json.loads(out)["leaders"] if out.strip() else {}
 
 
@@ -54,7 +56,7 @@ def test_broker_kill_mid_alert(kstack, sink):
     print("kafka-cluster: %d subscribers imported in %.1f s" % (n, time.monotonic() - t_imp))
     subs = lib.parse_subscribers(lines)
     expected, borderline = lib.classify(subs, lib.load_event(EVENT))
-    leaders = dispatch_leaders(kstack.bootstrap)
+    leaders = dispatch_leaders(kstack)
     victim = max(leaders, key=lambda b: leaders[b])
     with open(EVENT, "rb") as f:
         t0, reply = lib.post_event(kstack.api, kstack.token, f.read())

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qc/kafka.h"
+
 #include "qc/msg.h"
 
 int main(int argc, char **argv)
@@ -21,7 +23,8 @@ int main(int argc, char **argv)
     /* A group id is required to consume; nothing is committed under it. */
     if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err) ||
         rd_kafka_conf_set(conf, "group.id", "qc-kafka-dlq", err, sizeof err) ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err)) {
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
+        qc_kafka_conf_from_env(conf, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qc/kafka.h"
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -15,7 +17,8 @@ int main(int argc, char **argv)
     size_t n = fread(buf, 1, sizeof buf, stdin);
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err)) {
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err) ||
+        qc_kafka_conf_from_env(conf, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qc/kafka.h"
+
 #define MAX_BROKERS 64
 
 /* min.insync.replicas of @p topic, or -1. */
@@ -61,7 +63,8 @@ int main(int argc, char **argv)
     }
     char err[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err)) {
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err) ||
+        qc_kafka_conf_from_env(conf, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

@@ -206,7 +206,7 @@ static void test_bad_seeds(void)
     static const char *const bad[] = { "", "127.0.0.1", "127.0.0.1:0", ":6379", "h:1,,h:2", "redis://", NULL };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        qc_rcluster_t *c = qc_rcluster_new(base, bad[i], NULL, NULL, err, sizeof err);
+        qc_rcluster_t *c = qc_rcluster_new(base, bad[i], NULL, NULL, NULL, err, sizeof err);
         CHECK(c == NULL);
         CHECK(err[0] != '\0');
         qc_rcluster_destroy(c);
@@ -324,7 +324,7 @@ static void live_setup(live_t *l, const char *seeds)
     /* only the first seed: the rest comes from the map */
     char first[80];
     snprintf(first, sizeof first, "redis-cluster://%.*s", (int)strcspn(seeds, ","), seeds);
-    l->c = qc_rcluster_new(l->base, first, on_state, l, err, sizeof err);
+    l->c = qc_rcluster_new(l->base, first, NULL, on_state, l, err, sizeof err);
     CHECK(l->c != NULL);
     CHECK(run_until(l, is_up, NULL, 10));
     CHECK_INT(l->ups, 1);
@@ -543,7 +543,7 @@ static void live_qc_redis(const char *seeds)
     l.base = event_base_new();
     char url[512], err[160];
     snprintf(url, sizeof url, "redis-cluster://%s", seeds);
-    qc_redis_t *r = qc_redis_new(l.base, url, on_qc_state, &l, err, sizeof err);
+    qc_redis_t *r = qc_redis_new(l.base, url, NULL, on_qc_state, &l, err, sizeof err);
     CHECK(r != NULL);
     if (!r) {
         fprintf(stderr, "  %s\n", err);

@@ -163,6 +163,7 @@ an invalid combination fails `helm template`, `helm install` and `helm lint`.
 {{- if not .Values.api.existingSecret -}}
 {{- fail "api.existingSecret is required: the Secret with the admin token (kubectl create secret generic quakecast-api --from-literal=token=...)" -}}
 {{- end -}}
+{{- include "quakecast.validateAuth" . -}}
 {{- end -}}
 
 {{/* QUAKECAST_* variables both binaries get (the ConfigMaps' common part). */}}
@@ -235,5 +236,117 @@ QUAKECAST_HTTP_ADDR: "0.0.0.0"
 minAvailable: {{ .minAvailable }}
 {{- else -}}
 maxUnavailable: {{ .maxUnavailable }}
+{{- end -}}
+{{- end -}}
+
+{{/* Authenticated links (docs/SECURITY.md): a component's ("processor",
+     "dispatcher"; the topic Job logs in to Kafka as the processor) Redis
+     ACL user and Kafka SASL user, passwords mounted from Secrets as files,
+     and the CA the Kafka client checks the brokers against. */}}
+{{- define "quakecast.kafkaSecurityProtocol" -}}
+{{- $k := .Values.kafka -}}
+{{- if and $k.sasl.enabled $k.tls.enabled -}}SASL_SSL
+{{- else if $k.sasl.enabled -}}SASL_PLAINTEXT
+{{- else if $k.tls.enabled -}}SSL
+{{- end -}}
+{{- end -}}
+
+{{- define "quakecast.authEnv" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 1 -}}
+{{- $ra := $root.Values.redis.auth -}}
+{{- $ks := $root.Values.kafka.sasl -}}
+{{- $kt := $root.Values.kafka.tls -}}
+{{- if and $ra.enabled (ne $c "topics") }}
+- name: QUAKECAST_REDIS_USER
+  value: {{ (index $ra $c).user | quote }}
+- name: QUAKECAST_REDIS_PASSWORD_FILE
+  value: /var/run/secrets/quakecast/redis/{{ (index $ra $c).passwordKey }}
+{{- end }}
+{{- with include "quakecast.kafkaSecurityProtocol" $root }}
+- name: QUAKECAST_KAFKA_X_SECURITY_PROTOCOL
+  value: {{ . | quote }}
+{{- end }}
+{{- if $ks.enabled }}
+{{- $u := index $ks (ternary "processor" $c (eq $c "topics")) }}
+- name: QUAKECAST_KAFKA_X_SASL_MECHANISMS
+  value: {{ $ks.mechanism | quote }}
+- name: QUAKECAST_KAFKA_X_SASL_USERNAME
+  value: {{ $u.user | quote }}
+- name: QUAKECAST_KAFKA_X_SASL_PASSWORD_FILE
+  value: /var/run/secrets/quakecast/kafka/{{ $u.passwordKey }}
+{{- end }}
+{{- if and $kt.enabled $kt.caSecret }}
+- name: QUAKECAST_KAFKA_X_SSL_CA_LOCATION
+  value: /var/run/secrets/quakecast/kafka-ca/{{ $kt.caKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "quakecast.authVolumeMounts" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 1 -}}
+{{- if and $root.Values.redis.auth.enabled (ne $c "topics") }}
+- name: redis-auth
+  mountPath: /var/run/secrets/quakecast/redis
+  readOnly: true
+{{- end }}
+{{- if $root.Values.kafka.sasl.enabled }}
+- name: kafka-sasl
+  mountPath: /var/run/secrets/quakecast/kafka
+  readOnly: true
+{{- end }}
+{{- if and $root.Values.kafka.tls.enabled $root.Values.kafka.tls.caSecret }}
+- name: kafka-ca
+  mountPath: /var/run/secrets/quakecast/kafka-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* Only the component's own key of each Secret is mounted. */}}
+{{- define "quakecast.authVolumes" -}}
+{{- $root := index . 0 -}}
+{{- $c := index . 1 -}}
+{{- $ra := $root.Values.redis.auth -}}
+{{- $ks := $root.Values.kafka.sasl -}}
+{{- $kt := $root.Values.kafka.tls -}}
+{{- if and $ra.enabled (ne $c "topics") }}
+- name: redis-auth
+  secret:
+    secretName: {{ $ra.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ (index $ra $c).passwordKey }}
+        path: {{ (index $ra $c).passwordKey }}
+{{- end }}
+{{- if $ks.enabled }}
+{{- $u := index $ks (ternary "processor" $c (eq $c "topics")) }}
+- name: kafka-sasl
+  secret:
+    secretName: {{ $ks.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ $u.passwordKey }}
+        path: {{ $u.passwordKey }}
+{{- end }}
+{{- if and $kt.enabled $kt.caSecret }}
+- name: kafka-ca
+  secret:
+    secretName: {{ $kt.caSecret }}
+    defaultMode: 0444
+    items:
+      - key: {{ $kt.caKey }}
+        path: {{ $kt.caKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "quakecast.validateAuth" -}}
+{{- if and .Values.redis.auth.enabled (not .Values.redis.auth.existingSecret) -}}
+{{- fail "redis.auth.enabled needs redis.auth.existingSecret: the Secret with the processor's and the dispatcher's Redis passwords" -}}
+{{- end -}}
+{{- if and .Values.kafka.sasl.enabled (not .Values.kafka.sasl.existingSecret) -}}
+{{- fail "kafka.sasl.enabled needs kafka.sasl.existingSecret: the Secret with the processor's and the dispatcher's Kafka passwords" -}}
+{{- end -}}
+{{- if and (include "quakecast.kafkaSecurityProtocol" .) (hasKey .Values.kafka.properties "security.protocol") -}}
+{{- fail "kafka.properties.security.protocol is set by the chart from kafka.sasl and kafka.tls" -}}
 {{- end -}}
 {{- end -}}

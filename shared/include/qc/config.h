@@ -32,6 +32,10 @@ int qc_conf_load(const qc_conf_def_t *defs, void *target, char *errstr, size_t e
 void qc_conf_free(const qc_conf_def_t *defs, void *target);
 /** Prints "NAME (type, default X): help" lines. */
 void qc_conf_print_help(FILE *out, const qc_conf_def_t *defs);
+/** Reads a secret from the file @p path (at most 4096 bytes, trailing
+ *  newlines dropped); @p name names the setting in errors ("<name>_FILE:
+ *  ..."). @returns the text (caller frees), or NULL with errstr set. */
+char *qc_conf_read_secret_file(const char *path, const char *name, char *errstr, size_t errstr_size);
 /** Prints the table as Markdown rows for the README. */
 void qc_conf_print_markdown(FILE *out, const qc_conf_def_t *defs);
 

@@ -76,7 +76,9 @@ int qc_kafka_create_topics(const char *bootstrap, const char *const *names, cons
                            size_t n, int replication, int min_insync, int timeout_ms, char *errstr,
                            size_t errstr_size);
 
-/** Applies QUAKECAST_KAFKA_X_* from the environment to @p conf. */
+/** Applies QUAKECAST_KAFKA_X_* from the environment to @p conf;
+ *  QUAKECAST_KAFKA_X_<PROPERTY>_FILE sets the property to that file's
+ *  content (secrets such as sasl.password). */
 int qc_kafka_conf_from_env(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size);
 
 #endif

@@ -87,9 +87,10 @@ typedef void (*qc_rcluster_state_cb)(qc_rcluster_t *c, bool up, void *opaque);
  *  prefixed "redis-cluster://" as deploy/local/stack prints it, or a
  *  "redis://host:port" URL): it asks the seeds for the slot map at once
  *  and connects to every primary. @returns NULL with @p errstr set on bad
- *  seeds. Caller frees with qc_rcluster_destroy(). */
-qc_rcluster_t *qc_rcluster_new(struct event_base *base, const char *seeds, qc_rcluster_state_cb state_cb,
-                               void *opaque, char *errstr, size_t errstr_size);
+ *  seeds. Every node connection presents @p auth first (copied; NULL or
+ *  off: none). Caller frees with qc_rcluster_destroy(). */
+qc_rcluster_t *qc_rcluster_new(struct event_base *base, const char *seeds, const qc_redis_auth_t *auth,
+                               qc_rcluster_state_cb state_cb, void *opaque, char *errstr, size_t errstr_size);
 /** Closes every connection; pending callbacks get NULL replies. NULL ok.
  *  Not from inside one of its callbacks. */
 void qc_rcluster_destroy(qc_rcluster_t *c);

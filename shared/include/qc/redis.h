@@ -9,6 +9,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "qc/redis_auth.h"
+
 struct event_base;
 typedef struct qc_redis qc_redis_t;
 
@@ -43,7 +45,8 @@ typedef enum qc_script {
     QC_SCRIPT_COUNT_
 } qc_script_t;
 
-/** Connects to @p url ("redis://host:port[/db]"). The first connection is
+/** Connects to @p url ("redis://host:port[/db]"), presenting @p auth
+ *  (copied; NULL or off: no AUTH) first on every connection. The first connection is
  *  attempted at once; failures are retried with back-off. @returns NULL with
  *  errstr set if the URL is invalid.
  *  "redis-cluster://host:port[,host:port...]" (seed nodes) talks to a Redis
@@ -52,7 +55,7 @@ typedef enum qc_script {
  *  the binaries: several registry scripts touch keys of many slots
  *  (docs/ARCHITECTURE.md, "the plan for issue 16 step D"). */
 qc_redis_t *qc_redis_new(struct event_base *base, const char *url,
-                         qc_redis_state_cb state_cb, void *opaque,
+                         const qc_redis_auth_t *auth, qc_redis_state_cb state_cb, void *opaque,
                          char *errstr, size_t errstr_size);
 /** Disconnects; pending callbacks get NULL replies. NULL ok. */
 void qc_redis_destroy(qc_redis_t *r);
