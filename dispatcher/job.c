@@ -476,13 +476,19 @@ static void on_claim(redisReply *r, void *opaque)
 
 /* Records claimed and not completed are what a crash can send twice: a job
  * claims only while the whole process stays within QUAKECAST_MAX_INFLIGHT. */
+/* Segments whose people wait for a quota-bound provider hold their chunks
+ * for long: they get a quarter of the room, so the others keep claiming (a
+ * saturated provider holds back no one else). */
+static bool slow_share_full(const qc_job_t *j)
+{
+    const qc_disp_t *d = j->d;
+    return j->msg.slow && d->held_slow > 0 && d->held_slow + j->chunk_size > d->conf.max_inflight / 4;
+}
+
 static bool room_for_chunk(const qc_job_t *j)
 {
     const qc_disp_t *d = j->d;
-    /* Segments whose people wait for a quota-bound provider hold their
-     * chunks for long: they get a quarter of the room, so the others keep
-     * claiming (a saturated provider holds back no one else). */
-    if (j->msg.slow && d->held_slow > 0 && d->held_slow + j->chunk_size > d->conf.max_inflight / 4)
+    if (slow_share_full(j))
         return false;
     return d->held_records == 0 || d->held_records + j->chunk_size <= d->conf.max_inflight;
 }
@@ -506,6 +512,14 @@ static void job_claim(qc_job_t *j)
 {
     if (j->d->stopping) {
         job_release(j, "stopping");
+        return;
+    }
+    if (slow_share_full(j) && !j->chunk) {
+        /* Not waiting with a lease and a job slot: parked jobs cost a
+         * timer and leave QUAKECAST_MAX_JOBS to the segments that can go
+         * (32 slow jobs waiting had stopped this dispatcher taking any
+         * other job from Kafka). */
+        job_release(j, "slow_share_full");
         return;
     }
     if (!room_for_chunk(j)) {
