@@ -202,3 +202,8 @@ size_t qc_rl_waiting(const qc_rl_t *rl)
 {
     return rl ? rl->nwait : 0;
 }
+
+size_t qc_rl_batch(const qc_rl_t *rl)
+{
+    return rl && rl->burst > 1 ? (size_t)rl->burst : 1;
+}

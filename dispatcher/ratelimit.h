@@ -55,5 +55,9 @@ void qc_rl_answer(qc_rl_t *rl, long granted, long retry_us);
 void qc_rl_drain(qc_rl_t *rl);
 /** Items waiting for tokens (metrics). */
 size_t qc_rl_waiting(const qc_rl_t *rl);
+/** The most tokens one question to the bucket may bring (its burst, at
+ *  least 1): a caller that keeps this many items waiting gets its tokens
+ *  a batch per round trip. */
+size_t qc_rl_batch(const qc_rl_t *rl);
 
 #endif
