@@ -120,8 +120,10 @@ void qc_chunk_free(qc_chunk_t *c)
      * Redis acknowledged their marks, or once the chunk was given up. */
     if (c->held) {
         c->d->held_records -= (long)c->n;
-        if (c->slow)
+        if (c->slow) {
             c->d->held_slow -= (long)c->n;
+            c->d->chunks_slow--;
+        }
     }
     for (size_t k = 0; k < c->nitems; k++)
         if (c->items[k].retry)
@@ -539,8 +541,10 @@ qc_chunk_t *qc_chunk_start(qc_disp_t *d, const qc_chunk_owner_t *owner, const re
     }
     d->held_records += (long)c->n;
     c->slow = m->slow;
-    if (c->slow)
+    if (c->slow) {
         d->held_slow += (long)c->n;
+        d->chunks_slow++;
+    }
     c->held = true;
     c->starting = true;
     qc_quake_t quake = job_quake(m, m->mag), prev = job_quake(m, m->prev_mag);

@@ -477,12 +477,14 @@ static void on_claim(redisReply *r, void *opaque)
 /* Records claimed and not completed are what a crash can send twice: a job
  * claims only while the whole process stays within QUAKECAST_MAX_INFLIGHT. */
 /* Segments whose people wait for a quota-bound provider hold their chunks
- * for long: they get a quarter of the room, so the others keep claiming (a
- * saturated provider holds back no one else). */
+ * for long: they get a quarter of the room and of the job slots, so the
+ * others keep claiming (a saturated provider holds back no one else). */
 static bool slow_share_full(const qc_job_t *j)
 {
     const qc_disp_t *d = j->d;
-    return j->msg.slow && d->held_slow > 0 && d->held_slow + j->chunk_size > d->conf.max_inflight / 4;
+    long slots = d->conf.max_jobs / 4 > 0 ? d->conf.max_jobs / 4 : 1;
+    return j->msg.slow && d->held_slow > 0 &&
+           (d->held_slow + j->chunk_size > d->conf.max_inflight / 4 || d->chunks_slow >= slots);
 }
 
 static bool room_for_chunk(const qc_job_t *j)
@@ -692,6 +694,7 @@ static void on_chunk_done(evutil_socket_t fd, short what, void *arg)
     /* If this completes, its records are marked and leave the bound. */
     bool next = !d->stopping && d->held_records - res->nrecords + j->chunk_size <= d->conf.max_inflight &&
                 (!j->msg.slow || d->held_slow - res->nrecords + j->chunk_size <= d->conf.max_inflight / 4);
+    /* (a slow job's next chunk replaces this one: the slot count stays) */
     const char *argv[] = { j->k_run, j->k_leases, j->k_chunks, j->k_bits, j->k_recs, j->token, lease, idx,
                            (const char *)res->bits, t, n, f, q, first, last, next ? "1" : "0" };
     size_t lens[16];
