@@ -2,8 +2,11 @@
  *
  * A "redis-cluster://host:port,..." URL makes every command and script go
  * through the Redis Cluster client (rcluster.c), routed by its first key;
- * scripts are loaded on each primary by their first NOSCRIPT. Pub/sub is
- * not offered on a cluster yet. */
+ * scripts are loaded on each primary by their first NOSCRIPT. Pub/sub on
+ * a cluster uses one more connection, to the primary of the channel's
+ * slot: a Redis Cluster forwards every PUBLISH to all its nodes, so a
+ * subscriber on any node hears it (cluster spec, "Publish/Subscribe",
+ * https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/). */
 #include "qc/redis.h"
 #include "qc/err.h"
 #include "qc/log.h"
@@ -64,6 +67,8 @@ struct qc_redis {
     size_t srclen[QC_SCRIPT_COUNT_];
     char sha[QC_SCRIPT_COUNT_][41];
     unsigned long noscript;
+    redisAsyncContext *sub_ac; /* cluster shape: the subscriptions' connection */
+    struct event *sub_ev;      /* cluster shape: tells the owner to subscribe again */
 };
 
 const char *qc_script_name(qc_script_t s)
@@ -289,6 +294,10 @@ void qc_redis_destroy(qc_redis_t *r)
     if (!r)
         return;
     r->destroying = true;
+    if (r->sub_ac)
+        redisAsyncFree(r->sub_ac);
+    if (r->sub_ev)
+        event_free(r->sub_ev);
     qc_rcluster_destroy(r->cl);
     if (r->ac)
         redisAsyncFree(r->ac);
@@ -410,15 +419,105 @@ int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, .
     return 0;
 }
 
+/* Cluster shape: the subscriptions' connection dropped (its node died or
+ * failed over). Its callbacks got their NULL; once the slot map is
+ * complete again the owner is told down then up, and subscribes anew on
+ * the node the map then names. */
+static void on_sub_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    qc_redis_t *r = arg;
+    if (r->destroying)
+        return;
+    if (!r->cl || !qc_rcluster_up(r->cl) || r->sub_ac) {
+        struct timeval tv = { 0, 500 * 1000 };
+        evtimer_add(r->sub_ev, &tv);
+        return;
+    }
+    if (r->state_cb) {
+        r->state_cb(r, false, r->opaque);
+        r->state_cb(r, true, r->opaque);
+    }
+}
+
+static void on_sub_disconnect(const redisAsyncContext *ac, int status)
+{
+    qc_redis_t *r = ac->data;
+    if (r->sub_ac == ac)
+        r->sub_ac = NULL;
+    if (r->destroying)
+        return;
+    qc_log(QC_LOG_WARN, "redis_cluster_pubsub_lost", "error", status == REDIS_OK ? "" : ac->errstr, NULL);
+    struct timeval tv = { 0, 500 * 1000 };
+    evtimer_add(r->sub_ev, &tv);
+}
+
+static void on_sub_connect(const redisAsyncContext *ac, int status)
+{
+    if (status != REDIS_OK)
+        on_sub_disconnect(ac, status);
+}
+
+/* The cluster shape's subscriptions' connection, opened on first use to the
+ * primary of @p channel's slot. */
+static redisAsyncContext *sub_conn(qc_redis_t *r, const char *channel)
+{
+    if (r->sub_ac)
+        return r->sub_ac;
+    if (!r->sub_ev && !(r->sub_ev = evtimer_new(r->base, on_sub_retry, r)))
+        return NULL;
+    const char *node = qc_rcluster_slot_node(r->cl, qc_rcluster_keyslot(channel, strlen(channel)));
+    const char *colon = node ? strrchr(node, ':') : NULL;
+    if (!colon || (size_t)(colon - node) >= sizeof r->host)
+        return NULL;
+    char host[256];
+    memcpy(host, node, (size_t)(colon - node));
+    host[colon - node] = '\0';
+    redisAsyncContext *ac = redisAsyncConnect(host, (int)strtol(colon + 1, NULL, 10));
+    if (!ac || ac->err) {
+        if (ac)
+            redisAsyncFree(ac);
+        return NULL;
+    }
+    ac->data = r;
+    if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
+        redisAsyncFree(ac);
+        return NULL;
+    }
+    redisAsyncSetConnectCallback(ac, on_sub_connect);
+    redisAsyncSetDisconnectCallback(ac, on_sub_disconnect);
+    r->sub_ac = ac;
+    return ac;
+}
+
 int qc_redis_subscribe(qc_redis_t *r, const char *channel, qc_redis_cb cb, void *opaque)
 {
-    if (r->cl)
-        return QC_ERR_UNSUPPORTED;
+    redisAsyncContext *ac = r->ac;
+    if (r->cl) {
+        if (!r->up)
+            return QC_ERR_REDIS;
+        if (!(ac = sub_conn(r, channel))) {
+            struct timeval tv = { 0, 500 * 1000 };
+            if (r->sub_ev)
+                evtimer_add(r->sub_ev, &tv);
+            return QC_ERR_REDIS;
+        }
+        plain_call_t *c = malloc(sizeof *c);
+        if (!c)
+            return QC_ERR_NOMEM;
+        *c = (plain_call_t){ cb, opaque, true };
+        if (redisAsyncCommand(ac, on_plain, c, "SUBSCRIBE %s", channel) != REDIS_OK) {
+            free(c);
+            return QC_ERR_REDIS;
+        }
+        return 0;
+    }
     plain_call_t *c;
     int rc = new_call(r, cb, opaque, true, &c);
     if (rc)
         return rc;
-    if (redisAsyncCommand(r->ac, on_plain, c, "SUBSCRIBE %s", channel) != REDIS_OK) {
+    if (redisAsyncCommand(ac, on_plain, c, "SUBSCRIBE %s", channel) != REDIS_OK) {
         free(c);
         return QC_ERR_REDIS;
     }

@@ -4,7 +4,8 @@
  * 3-primary, 3-replica cluster for it) also the client against it: routing
  * across primaries, hash tags against the server's own CLUSTER KEYSLOT, an
  * ASK during a slot migration, a MOVED after it, and a primary killed with
- * SIGKILL (the client follows its replica's promotion). */
+ * SIGKILL (the client follows its replica's promotion); and fencing
+ * tokens that stay unique when a failover loses the last acquire. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -536,6 +537,32 @@ static bool qc_up(live_t *l, void *arg)
     return qc_redis_up(arg) && l->ups > 0;
 }
 
+/* A subscription's replies: the confirmation, and "message"s whose payload
+ * is "hello". */
+typedef struct heard {
+    bool confirmed;
+    int hello, want;
+} heard_t;
+
+static void on_heard(redisReply *r, void *opaque)
+{
+    heard_t *h = opaque;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    if (!strcmp(r->element[0]->str, "subscribe"))
+        h->confirmed = true;
+    else if (!strcmp(r->element[0]->str, "message") && r->element[2]->type == REDIS_REPLY_STRING &&
+             !strcmp(r->element[2]->str, "hello"))
+        h->hello++;
+}
+
+static bool heard_enough(live_t *l, void *arg)
+{
+    (void)l;
+    const heard_t *h = arg;
+    return h->confirmed && h->hello >= h->want;
+}
+
 static void live_qc_redis(const char *seeds)
 {
     live_t l;
@@ -585,7 +612,165 @@ static void live_qc_redis(const char *seeds)
     }
     /* loaded on that primary by the first call only */
     CHECK_INT(qc_redis_noscript_count(r), 1);
-    CHECK_INT(qc_redis_subscribe(r, "qc:decisions", on_cmd, &l), QC_ERR_UNSUPPORTED);
+    /* pub/sub: a PUBLISH sent to any node (each seed in turn, by a plain
+     * connection) reaches the subscription, which the cluster client holds
+     * on the channel's primary */
+    heard_t h = { false, 0, 0 };
+    CHECK_INT(qc_redis_subscribe(r, "qc:decisions", on_heard, &h), 0);
+    CHECK(run_until(&l, heard_enough, &h, 10));
+    int nseeds = 0;
+    for (const char *p = seeds; *p; nseeds++) {
+        char one[80];
+        snprintf(one, sizeof one, "%.*s", (int)strcspn(p, ","), p);
+        redisContext *rc = admin(one);
+        CHECK(rc && !rc->err);
+        if (rc && !rc->err)
+            freeReplyObject(redisCommand(rc, "PUBLISH qc:decisions hello"));
+        redisFree(rc);
+        p += strcspn(p, ",");
+        if (*p == ',')
+            p++;
+    }
+    CHECK(nseeds >= 3);
+    h.want = nseeds;
+    CHECK(run_until(&l, heard_enough, &h, 10));
+    CHECK_INT(h.hello, nseeds);
+    qc_redis_destroy(r);
+    event_base_free(l.base);
+}
+
+/* Fencing across a failover that lost the primary's last writes. Redis
+ * replicates asynchronously, so a promoted replica can lack an `acquire`
+ * the old primary answered: its `fence` counter is one behind, and the next
+ * acquire counts the same number again. The lost write is simulated on a
+ * real cluster node exactly as the promoted replica would see it: the
+ * run's keys are DUMPed before the acquire and RESTOREd after it. Holder A
+ * got its token from the "old primary"; holder B acquires on the "promoted
+ * replica". Without a nonce the counter re-issues A's token to B (the
+ * hazard, shown first); with the dispatcher's nonce the tokens differ and
+ * every write A tries (renew, claim) is FENCED. */
+typedef struct fence_reply {
+    char w[32], token[80];
+} fence_reply_t;
+
+static void on_fence(redisReply *r, void *opaque)
+{
+    fence_reply_t *f = opaque;
+    snprintf(f->w, sizeof f->w, "%s", !r ? "(lost)" : r->type == REDIS_REPLY_ERROR ? "ERR"
+                                      : r->type == REDIS_REPLY_ARRAY && r->elements && r->element[0]->str
+                                          ? r->element[0]->str : "?");
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 1 && r->element[1]->type == REDIS_REPLY_STRING)
+        snprintf(f->token, sizeof f->token, "%s", r->element[1]->str);
+}
+
+static bool fence_answered(live_t *l, void *arg)
+{
+    (void)l;
+    return ((fence_reply_t *)arg)->w[0] != '\0';
+}
+
+static void fence_script(live_t *l, qc_redis_t *r, qc_script_t s, int nkeys, int argc, const char **argv,
+                         fence_reply_t *out)
+{
+    size_t lens[16];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    memset(out, 0, sizeof *out);
+    CHECK_INT(qc_redis_script(r, s, nkeys, argc, argv, lens, on_fence, out), 0);
+    CHECK(run_until(l, fence_answered, out, 10));
+}
+
+/* DUMP of @p key into @p buf (binary), waited for. @returns its length or -1. */
+typedef struct dump { char buf[4096]; long len; bool got; } dump_t;
+static void on_dump(redisReply *r, void *opaque)
+{
+    dump_t *d = opaque;
+    d->got = true;
+    d->len = r && r->type == REDIS_REPLY_STRING && r->len <= sizeof d->buf ? (long)r->len : -1;
+    if (d->len > 0)
+        memcpy(d->buf, r->str, (size_t)d->len);
+}
+static bool dump_got(live_t *l, void *arg)
+{
+    (void)l;
+    return ((dump_t *)arg)->got;
+}
+
+static void live_fencing_lost_write(const char *seeds)
+{
+    live_t l;
+    memset(&l, 0, sizeof l);
+    l.base = event_base_new();
+    char url[512], err[160];
+    snprintf(url, sizeof url, "redis-cluster://%s", seeds);
+    qc_redis_t *r = qc_redis_new(l.base, url, on_qc_state, &l, err, sizeof err);
+    CHECK(r != NULL);
+    if (!r) {
+        event_base_free(l.base);
+        return;
+    }
+    CHECK(run_until(&l, qc_up, r, 10));
+    const char *run = "qc:run:{qrf}:a1:1", *leases = "qc:run:{qrf}:a1:1:l", *chunks = "qc:run:{qrf}:a1:1:c",
+               *bits = "qc:run:{qrf}:a1:1:d", *recs = "qc:seg:{qrf}:r";
+    for (int pass = 0; pass < 2; pass++) {
+        const bool nonce = pass == 1;
+        int want = l.replies + 2;
+        qc_redis_cmd(r, on_cmd, &l, "DEL %s %s %s %s", run, leases, chunks, bits);
+        qc_redis_cmd(r, on_cmd, &l, "DEL %s", recs);
+        CHECK(run_until(&l, replies_at_least, &want, 10));
+        want = l.replies + 2;
+        qc_redis_cmd(r, on_cmd, &l, "HSET %s state dispatching maxw 4 epoch 1 total 4 chunk 2 nchunks 2 cursor 0 fence 0",
+                     run);
+        qc_redis_cmd(r, on_cmd, &l, "RPUSH %s r0 r1 r2 r3", recs);
+        CHECK(run_until(&l, replies_at_least, &want, 10));
+        /* the promoted replica's copy: the run before A's acquire */
+        dump_t snap;
+        memset(&snap, 0, sizeof snap);
+        CHECK_INT(qc_redis_cmd(r, on_dump, &snap, "DUMP %s", run), 0);
+        CHECK(run_until(&l, dump_got, &snap, 10));
+        CHECK(snap.len > 0);
+        const char *acq_a[] = { run, leases, chunks, "1", "60000", nonce ? "00aa11bb22cc33dd" : "" };
+        fence_reply_t a, b, x;
+        fence_script(&l, r, QC_SCRIPT_ACQUIRE, 3, 6, acq_a, &a);
+        CHECK_STR(a.w, "OK");
+        /* failover: A's acquire never reached the replica */
+        want = l.replies + 1;
+        qc_redis_cmd(r, on_cmd, &l, "DEL %s %s", leases, chunks);
+        CHECK(run_until(&l, replies_at_least, &want, 10));
+        want = l.replies + 1;
+        qc_redis_cmd(r, on_cmd, &l, "RESTORE %s 0 %b REPLACE", run, snap.buf, (size_t)snap.len);
+        CHECK(run_until(&l, replies_at_least, &want, 10));
+        CHECK_STR(l.last, "OK");
+        const char *acq_b[] = { run, leases, chunks, "1", "60000", nonce ? "44ee55ff66007711" : "" };
+        fence_script(&l, r, QC_SCRIPT_ACQUIRE, 3, 6, acq_b, &b);
+        CHECK_STR(b.w, "OK");
+        if (!nonce) {
+            /* the hazard: the counter repeats, and so would the token */
+            CHECK_STR(b.token, a.token);
+            continue;
+        }
+        CHECK(strcmp(a.token, b.token) != 0);
+        /* B works normally */
+        const char *claim_b[] = { run, leases, chunks, bits, recs, b.token, "60000" };
+        fence_script(&l, r, QC_SCRIPT_CLAIM, 5, 7, claim_b, &x);
+        CHECK_STR(x.w, "OK");
+        /* A, the stale holder, can write nothing */
+        const char *renew_a[] = { run, leases, a.token, "60000" };
+        fence_script(&l, r, QC_SCRIPT_RENEW, 2, 4, renew_a, &x);
+        CHECK_STR(x.w, "FENCED");
+        const char *claim_a[] = { run, leases, chunks, bits, recs, a.token, "60000" };
+        fence_script(&l, r, QC_SCRIPT_CLAIM, 5, 7, claim_a, &x);
+        CHECK_STR(x.w, "FENCED");
+        /* and B's chunk is still B's: nothing A sent was taken over */
+        want = l.replies + 1;
+        qc_redis_cmd(r, on_cmd, &l, "HGET %s 0", chunks);
+        CHECK(run_until(&l, replies_at_least, &want, 10));
+        CHECK_STR(l.last, b.token);
+        want = l.replies + 1;
+        qc_redis_cmd(r, on_cmd, &l, "HGET %s fenced", run);
+        CHECK(run_until(&l, replies_at_least, &want, 10));
+        CHECK_STR(l.last, "2");
+    }
     qc_redis_destroy(r);
     event_base_free(l.base);
 }
@@ -599,6 +784,7 @@ static void test_live_cluster(void)
     }
     live_routing(seeds);
     live_qc_redis(seeds);
+    live_fencing_lost_write(seeds);
     live_redirects(seeds);
     live_failover(seeds); /* last: it leaves one node dead */
 }

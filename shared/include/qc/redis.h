@@ -70,7 +70,9 @@ int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, .
 /** SUBSCRIBE to @p channel on a connection used for nothing else; @p cb
  *  gets every reply (["subscribe",...], ["message", channel, payload]) and a
  *  NULL when the connection drops (subscribe again from the state callback).
- *  QC_ERR_UNSUPPORTED on a cluster URL (not built yet). */
+ *  On a cluster URL the subscriptions share one more connection, to the
+ *  primary of the channel's slot; when it drops, the state callback is
+ *  called down then up once the slot map is complete again. */
 int qc_redis_subscribe(qc_redis_t *r, const char *channel, qc_redis_cb cb, void *opaque);
 
 /** EVALSHA of @p script with @p nkeys keys followed by arguments (argv holds
