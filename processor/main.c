@@ -148,7 +148,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         return;
     char since[32];
     snprintf(since, sizeof since, "%lld", (long long)(qc_wall_ms() - 15000));
-    qc_redis_cmd(p->redis, on_stats, p, "HGET qc:stats subscribers");
+    qc_redis_cmd(p->redis, on_stats, p, "HGET qc:{reg}:stats subscribers");
     qc_redis_cmd(p->redis, on_dispatchers, p, "ZCOUNT qc:dispatchers %s +inf", since);
 }
 

@@ -156,8 +156,8 @@ def print_unfinished_runs(stack, alert_id):
     port = stack.vars["QUAKECAST_REDIS_PORT"]
 
     def redis(*args):
-        return subprocess.run(["redis-cli", "-p", port, *args], capture_output=True, text=True).stdout.split("\n")
-    for run in redis("LRANGE", "qc:alert:%s:runs" % alert_id, "0", "-1"):
+        return subprocess.run(["redis-cli", "-c", "-p", port, *args], capture_output=True, text=True).stdout.split("\n")
+    for run in redis("LRANGE", "qc:{alert}:%s:runs" % alert_id, "0", "-1"):
         if not run:
             continue
         seg, rev = run.rsplit(":", 1)

@@ -63,8 +63,8 @@ def redis(stack, *args):
 
 def registry_counts(stack):
     """What a refused request must leave as it was."""
-    return {"subscribers": int(redis(stack, "HGET", "qc:stats", "subscribers") or 0),
-            "pending": len([k for k in redis(stack, "KEYS", "qc:pend:*").split("\n") if k])}
+    return {"subscribers": int(redis(stack, "HGET", "qc:{reg}:stats", "subscribers") or 0),
+            "pending": len([k for k in redis(stack, "KEYS", "qc:{reg}:pend:*").split("\n") if k])}
 
 
 def code_from_twilio(providers, phone, after=None, timeout_s=20.0):

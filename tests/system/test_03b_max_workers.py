@@ -39,7 +39,7 @@ def test_lease_holders_never_exceed_max_workers(stack, sink):
             return subprocess.run(["redis-cli", "-p", port, *args], capture_output=True, text=True,
                                   check=True).stdout.split("\n")
         worst, refused, runs = 0, 0, 0
-        for run in redis("LRANGE", "qc:alert:%s:runs" % alert, "0", "-1"):
+        for run in redis("LRANGE", "qc:{alert}:%s:runs" % alert, "0", "-1"):
             if not run:
                 continue
             seg, rev = run.rsplit(":", 1)

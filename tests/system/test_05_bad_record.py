@@ -16,7 +16,7 @@ def index_key(sub_id):
     h = 2166136261
     for b in sub_id.encode():
         h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return "qc:idx:%d" % (h & 4095)
+    return "qc:{reg}:idx:%d" % (h & 4095)
 
 
 def redis(stack, *args, stdin=None):

@@ -85,7 +85,7 @@ def test_polled_feed_alerts_once_per_report(stack, sink, tmp_path):
     redis = ["redis-cli", "-p", stack.vars["QUAKECAST_REDIS_PORT"]]
 
     def alert_of(code):
-        out = subprocess.run(redis + ["HGET", "qc:ev:us:us" + code, "alert"], capture_output=True, text=True)
+        out = subprocess.run(redis + ["HGET", "qc:{alert}:ev:us:us" + code, "alert"], capture_output=True, text=True)
         return out.stdout.strip() or None
     try:
         alert1 = wait_until(lambda: alert_of("p1" + tag), 60, 0.2, "the polled event to be decided")

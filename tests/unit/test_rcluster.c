@@ -20,6 +20,7 @@
 #include "qc/err.h"
 #include "qc/rcluster.h"
 #include "qc/redis.h"
+#include "qc/subscriber.h"
 #include "qctest.h"
 
 /* ---- pure parts -------------------------------------------------------- */
@@ -775,6 +776,149 @@ static void live_fencing_lost_write(const char *seeds)
     event_base_free(l.base);
 }
 
+/* The registry scripts on a cluster: the registry is one slot ({reg}), the
+ * records are in their segments' slots; redis.c runs each script's record
+ * steps after it. A reply flattened to text: "a,b,c", nil as "~". */
+static void flat(const redisReply *r, char *out, size_t n)
+{
+    size_t u = strlen(out);
+    if (u >= n - 1)
+        return;
+    if (!r)
+        snprintf(out + u, n - u, "(lost)");
+    else if (r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < r->elements; i++) {
+            if (i)
+                snprintf(out + strlen(out), n - strlen(out), ",");
+            flat(r->element[i], out, n);
+        }
+    else if (r->type == REDIS_REPLY_INTEGER)
+        snprintf(out + u, n - u, "%lld", r->integer);
+    else if (r->type == REDIS_REPLY_NIL)
+        snprintf(out + u, n - u, "~");
+    else
+        snprintf(out + u, n - u, "%s%s", r->type == REDIS_REPLY_ERROR ? "ERR " : "", r->str);
+}
+
+typedef struct flat_reply {
+    bool got;
+    char text[512];
+} flat_reply_t;
+
+static void on_flat(redisReply *r, void *opaque)
+{
+    flat_reply_t *f = opaque;
+    f->text[0] = '\0';
+    flat(r, f->text, sizeof f->text);
+    f->got = true;
+}
+
+static bool flat_got(live_t *l, void *arg)
+{
+    (void)l;
+    return ((flat_reply_t *)arg)->got;
+}
+
+static const char *reg_call(live_t *l, qc_redis_t *r, qc_script_t s, int argc, const char **argv)
+{
+    static flat_reply_t f;
+    size_t lens[16];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    memset(&f, 0, sizeof f);
+    if (qc_redis_script(r, s, 0, argc, argv, lens, on_flat, &f))
+        return "(not sent)";
+    if (!run_until(l, flat_got, &f, 10))
+        return "(timeout)";
+    return f.text;
+}
+
+static const char *plain(live_t *l, qc_redis_t *r, const char *fmt, const char *a1, const char *a2)
+{
+    static flat_reply_t f;
+    memset(&f, 0, sizeof f);
+    if (qc_redis_cmd(r, on_flat, &f, fmt, a1, a2))
+        return "(not sent)";
+    if (!run_until(l, flat_got, &f, 10))
+        return "(timeout)";
+    return f.text;
+}
+
+static void upsert(live_t *l, qc_redis_t *r, const char *id, const char *rec, const char *cell, const char *expect,
+                   const char *want)
+{
+    char idxk[32];
+    qc_sub_index_key(id, idxk, sizeof idxk);
+    const char *argv[] = { idxk, id, rec, cell, "2", "3", expect };
+    CHECK_STR(reg_call(l, r, QC_SCRIPT_SUB_UPSERT, expect ? 7 : 6, argv), want);
+}
+
+static const char *get(live_t *l, qc_redis_t *r, qc_script_t s, const char *id)
+{
+    char idxk[32];
+    qc_sub_index_key(id, idxk, sizeof idxk);
+    const char *argv[] = { idxk, id };
+    return reg_call(l, r, s, 2, argv);
+}
+
+static void live_registry(const char *seeds)
+{
+    live_t l;
+    memset(&l, 0, sizeof l);
+    l.base = event_base_new();
+    char url[512], err[160];
+    snprintf(url, sizeof url, "redis-cluster://%s", seeds);
+    qc_redis_t *r = qc_redis_new(l.base, url, on_qc_state, &l, err, sizeof err);
+    CHECK(r != NULL);
+    if (!r) {
+        event_base_free(l.base);
+        return;
+    }
+    CHECK(run_until(&l, qc_up, r, 10));
+    /* segments of two records: the third in c1 opens segment 2 */
+    upsert(&l, r, "u1", "R1", "c1", NULL, "created,1,0");
+    upsert(&l, r, "u2", "R2", "c1", NULL, "created,1,1");
+    upsert(&l, r, "u3", "R3", "c1", NULL, "created,2,0");
+    /* the records are in their segments' lists, not in the registry's slot */
+    CHECK(qc_rcluster_keyslot("qc:seg:{1}:r", 12) != qc_rcluster_keyslot("qc:{reg}:idx:1", 14));
+    CHECK_STR(plain(&l, r, "LRANGE %s 0 %s", "qc:seg:{1}:r", "-1"), "R1,R2");
+    CHECK_STR(plain(&l, r, "LRANGE %s 0 %s", "qc:seg:{2}:r", "-1"), "R3");
+    CHECK_STR(get(&l, r, QC_SCRIPT_SUB_GET, "u2"), "R2");
+    CHECK_STR(get(&l, r, QC_SCRIPT_SUB_GET, "nobody"), "~");
+    /* in place, with the expected record; and a wrong expectation */
+    upsert(&l, r, "u2", "R2b", "c1", "R2", "updated,1,1");
+    upsert(&l, r, "u2", "R2c", "c1", "R2", "conflict");
+    CHECK_STR(get(&l, r, QC_SCRIPT_SUB_GET, "u2"), "R2b");
+    /* moved to another cell: the old slot is freed ("") and reused first */
+    upsert(&l, r, "u1", "R1b", "c2", NULL, "updated,3,0");
+    CHECK_STR(plain(&l, r, "LINDEX %s %s", "qc:seg:{1}:r", "0"), "");
+    CHECK_STR(get(&l, r, QC_SCRIPT_SUB_FETCH, "u1"), "R1b,~,~,~,~,~");
+    /* delete: gone from index and list; its slot goes to the next in c1
+     * (the cell's newest segment is 2) */
+    CHECK_STR(get(&l, r, QC_SCRIPT_SUB_DELETE, "u3"), "1");
+    CHECK_STR(get(&l, r, QC_SCRIPT_SUB_GET, "u3"), "~");
+    CHECK_STR(plain(&l, r, "LINDEX %s %s", "qc:seg:{2}:r", "0"), "");
+    upsert(&l, r, "u4", "R4", "c1", NULL, "created,2,0");
+    /* a page of the registry: every id with its record */
+    char all[512] = "", b[16] = "0", cur[32] = "0";
+    for (int pages = 0; pages < 40 && strcmp(b, "4096"); pages++) {
+        const char *lv[] = { b, cur, "100" };
+        const char *page = reg_call(&l, r, QC_SCRIPT_SUB_LIST, 3, lv);
+        size_t bl = strcspn(page, ",");
+        if (!page[bl])
+            break; /* "(timeout)" or an error: the CHECK below says so */
+        size_t cl = strcspn(page + bl + 1, ",");
+        snprintf(all + strlen(all), sizeof all - strlen(all), "%s;", page + bl + 1 + cl);
+        snprintf(b, sizeof b, "%.*s", (int)bl, page);
+        snprintf(cur, sizeof cur, "%.*s", (int)cl, page + bl + 1);
+    }
+    CHECK_STR(b, "4096");
+    CHECK(strstr(all, "u1,R1b") && strstr(all, "u2,R2b") && strstr(all, "u4,R4") && !strstr(all, "u3"));
+    CHECK_STR(plain(&l, r, "HGET %s %s", "qc:{reg}:stats", "subscribers"), "3");
+    qc_redis_destroy(r);
+    event_base_free(l.base);
+}
+
 static void test_live_cluster(void)
 {
     const char *seeds = getenv("QUAKECAST_TEST_REDIS_CLUSTER");
@@ -785,6 +929,7 @@ static void test_live_cluster(void)
     live_routing(seeds);
     live_qc_redis(seeds);
     live_fencing_lost_write(seeds);
+    live_registry(seeds);
     live_redirects(seeds);
     live_failover(seeds); /* last: it leaves one node dead */
 }

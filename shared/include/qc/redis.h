@@ -40,6 +40,7 @@ typedef enum qc_script {
     QC_SCRIPT_SUB_FETCH,
     QC_SCRIPT_SUB_LIST,
     QC_SCRIPT_SUB_PHONE,
+    QC_SCRIPT_SEG_OP,       /* internal: a record step of a registry script on a cluster */
     QC_SCRIPT_COUNT_
 } qc_script_t;
 
@@ -48,9 +49,11 @@ typedef enum qc_script {
  *  errstr set if the URL is invalid.
  *  "redis-cluster://host:port[,host:port...]" (seed nodes) talks to a Redis
  *  Cluster instead (qc/rcluster.h): every command and script is routed by
- *  its first key, up means a complete slot map, run_id is "". Not yet for
- *  the binaries: several registry scripts touch keys of many slots
- *  (docs/ARCHITECTURE.md, "the plan for issue 16 step D"). */
+ *  its first key, up means a complete slot map, run_id is "". Scripts that
+ *  declare no keys are the registry's and go to its slot (tag {reg}); the
+ *  record reads and writes of the registry scripts follow them, each on its
+ *  segment's slot, and the callback gets the reply once all are done
+ *  (docs/ARCHITECTURE.md, "Redis Cluster"). */
 qc_redis_t *qc_redis_new(struct event_base *base, const char *url,
                          qc_redis_state_cb state_cb, void *opaque,
                          char *errstr, size_t errstr_size);

@@ -77,7 +77,7 @@ void qc_cell_of(double lat, double lon, char *out, size_t outsz);
 /** Parses a cell name back to the south-west corner. @returns 0 or error. */
 int qc_cell_parse(const char *cell, size_t len, double *lat0, double *lon0);
 
-/** The index bucket of a subscriber id ("qc:idx:<b>"). */
+/** The index bucket of a subscriber id ("qc:{reg}:idx:<b>"). */
 void qc_sub_index_key(const char *id, char *out, size_t outsz);
 
 #endif
