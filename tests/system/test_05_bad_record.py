@@ -21,7 +21,7 @@ def index_key(sub_id):
 
 def redis(stack, *args, stdin=None):
     port = stack.vars["QUAKECAST_REDIS_PORT"]
-    return subprocess.run(["redis-cli", "-p", port, *args], input=stdin, check=True,
+    return subprocess.run(["redis-cli", "-c", "-p", port, *args], input=stdin, check=True,
                           capture_output=True).stdout.decode().strip()
 
 

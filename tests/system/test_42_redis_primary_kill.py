@@ -114,7 +114,6 @@ def test_redis_primary_kill_mid_alert(cstack, sink):
         slot = keyslot("qc:seg:{%s}:r" % s)
         port = next(p for a, b, p in ranges if a <= slot <= b)
         per[port] = per.get(port, 0) + 1
-        # the records are where the routing put them
     victim = max(per, key=lambda p: per[p])
     assert len(per) == 3, "segments on every primary: %s" % per
     roles = node_roles(ports[0])
@@ -133,8 +132,8 @@ def test_redis_primary_kill_mid_alert(cstack, sink):
 
     def promoted():
         r = node_roles(other)
-        return r if "fail" in r.get(victim, "") and sum(1 for v in r.values() if "master" in v and "fail" not in v) == 3 \
-            else None
+        live = sum(1 for v in r.values() if "master" in v and "fail" not in v)
+        return r if "fail" in r.get(victim, "") and live == 3 else None
     roles_after = wait_until(promoted, 30, 0.2, "a replica promoted in place of %s" % name_of[victim])
     promoted_at = time.monotonic()
 
