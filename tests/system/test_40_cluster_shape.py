@@ -5,8 +5,8 @@ the topic settings, the topics have three replicas of which two must be in
 sync, and `kill` reaches each node: after kill -9 of the broker leading the
 most quake.dispatch partitions writes still succeed, and after kill -9 of
 a Redis primary its replica takes its slots over. Runs its own stack on
-QUAKECAST_TEST_PORT_BASE + 100 (infrastructure only: the processor and
-dispatchers cannot use a Redis Cluster yet, issue 16 step D)."""
+QUAKECAST_TEST_PORT_BASE + 100 (infrastructure only, `up --infra`: the
+processor and dispatchers on this shape are test_42's)."""
 
 import json
 import os
