@@ -27,7 +27,7 @@ static const qc_conf_def_t qc_dconf_defs[] = {
     { "QUAKECAST_HTTP_ADDR", QC_CONF_STR, "0.0.0.0", 1, 0, OFF(http_addr), 0, "Address of /healthz, /readyz, /metrics" },
     { "QUAKECAST_HTTP_PORT", QC_CONF_INT, "9090", 0, 65535, OFF(http_port), 0, "Port of /healthz, /readyz, /metrics" },
     { "QUAKECAST_KAFKA_BOOTSTRAP", QC_CONF_STR, "127.0.0.1:9092", 1, 0, OFF(kafka_bootstrap), 0, "Kafka bootstrap servers" },
-    { "QUAKECAST_REDIS_URL", QC_CONF_STR, "redis://127.0.0.1:6379/0", 1, 0, OFF(redis_url), 0, "Redis URL" },
+    { "QUAKECAST_REDIS_URL", QC_CONF_STR, "redis://127.0.0.1:6379/0", 1, 0, OFF(redis_url), 0, "Redis URL; redis-cluster://host:port,... for a Redis Cluster (seed nodes)" },
     { "QUAKECAST_LOG_LEVEL", QC_CONF_STR, "info", 1, 0, OFF(log_level), 0, "debug, info, warn or error" },
     { "QUAKECAST_INSTANCE", QC_CONF_STR, "dispatcher", 1, 0, OFF(instance), 0, "Name of this process (logs, heartbeats, Kafka client id)" },
     { "QUAKECAST_LEASE_MS", QC_CONF_INT, "10000", 500, 600000, OFF(lease_ms), 0, "Lease on a segment run; renewed every third of it" },
