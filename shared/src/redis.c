@@ -234,12 +234,39 @@ static int parse_url(qc_redis_t *r, const char *url)
     return 0;
 }
 
+/* Cluster shape: loads every script on every primary of the map, as
+ * on_info does on one Redis. Without it the calls sent before the first
+ * NOSCRIPT came back (an import sends tens of thousands at once) would each
+ * be sent again with the whole source. A primary promoted later still
+ * learns them by NOSCRIPT. */
+static void cluster_load_scripts(qc_redis_t *r)
+{
+    const char *seen[64];
+    int nseen = 0;
+    for (unsigned slot = 0; slot < QC_RCLUSTER_SLOTS && nseen < 64; slot++) {
+        const char *node = qc_rcluster_slot_node(r->cl, slot);
+        bool known = !node;
+        for (int i = 0; i < nseen && !known; i++)
+            known = !strcmp(seen[i], node);
+        if (known)
+            continue;
+        seen[nseen++] = node;
+        for (int i = 0; i < QC_SCRIPT_COUNT_; i++) {
+            const char *argv[] = { "SCRIPT", "LOAD", r->src[i] };
+            size_t lens[] = { 6, 4, r->srclen[i] };
+            qc_rcluster_argv_slot(r->cl, (int)slot, NULL, NULL, 3, argv, lens);
+        }
+    }
+}
+
 static void on_cluster_state(qc_rcluster_t *c, bool up, void *opaque)
 {
     (void)c;
     qc_redis_t *r = opaque;
     r->up = up;
     qc_log(up ? QC_LOG_INFO : QC_LOG_WARN, up ? "redis_cluster_up" : "redis_cluster_down", NULL);
+    if (up && !r->destroying)
+        cluster_load_scripts(r);
     if (r->state_cb && !r->destroying)
         r->state_cb(r, up, r->opaque);
 }
