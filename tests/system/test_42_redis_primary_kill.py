@@ -24,7 +24,8 @@ import time
 
 import pytest
 
-from conftest import BUILD, PORT_BASE, STACK, Stack, gen_subscribers, lib, wait_alert_complete, wait_until
+from conftest import (BUILD, PORT_BASE, SANITIZER_RE, STACK, Stack, gen_subscribers, lib, wait_alert_complete,
+                      wait_until)
 
 EVENT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                      "tests", "data", "events", "vrancea_1977.geojson")
@@ -70,7 +71,17 @@ def cstack(tmp_path_factory):
     try:
         yield Stack(state, env)
     finally:
+        subprocess.run([STACK, "down"], env=env, capture_output=True)
+        reports = []
+        logs = os.path.join(state, "logs")
+        for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+            with open(os.path.join(logs, name), errors="replace") as f:
+                text = f.read()
+            if SANITIZER_RE.search(text):
+                reports.append(name + ":\n" + text[-4000:])
         subprocess.run([STACK, "down", "--purge"], env=env, capture_output=True)
+        if reports:
+            pytest.fail("sanitizer reports in the cluster stack's logs:\n" + "\n".join(reports))
 
 
 def cli(port, *args):
