@@ -941,6 +941,75 @@ static void live_registry(const char *seeds)
     event_base_free(l.base);
 }
 
+/* Pub/sub across the failover of live_failover(): the subscription's
+ * connection is on the primary of "{fo}ch"'s slot, the one killed; after
+ * the promotion the owner is told down then up and subscribes again, and a
+ * PUBLISH on any surviving node reaches it. */
+typedef struct resub {
+    heard_t h;
+    int subscribed; /* SUBSCRIBE calls accepted */
+} resub_t;
+
+static void on_resub_state(qc_redis_t *r, bool up, void *opaque)
+{
+    resub_t *s = opaque;
+    if (!up)
+        return;
+    s->h.confirmed = false; /* this subscription's own confirmation next */
+    if (qc_redis_subscribe(r, "{fo}ch", on_heard, &s->h) == 0)
+        s->subscribed++;
+}
+
+static bool resubscribed(live_t *l, void *arg)
+{
+    (void)l;
+    const resub_t *s = arg;
+    return s->subscribed >= 2;
+}
+
+static void live_failover_pubsub(const char *seeds)
+{
+    live_t l;
+    memset(&l, 0, sizeof l);
+    l.base = event_base_new();
+    char url[512], err[160];
+    snprintf(url, sizeof url, "redis-cluster://%s", seeds);
+    resub_t s;
+    memset(&s, 0, sizeof s);
+    qc_redis_t *r = qc_redis_new(l.base, url, on_resub_state, &s, err, sizeof err);
+    CHECK(r != NULL);
+    if (!r) {
+        event_base_free(l.base);
+        return;
+    }
+    CHECK(run_until(&l, heard_enough, &s.h, 10)); /* first subscription confirmed */
+    CHECK_INT(s.subscribed, 1);
+    live_failover(seeds); /* kills the primary of "fo", waits for its replica */
+    CHECK(run_until(&l, resubscribed, &s, 30));
+    CHECK(run_until(&l, heard_enough, &s.h, 10));
+    int sent = 0;
+    for (const char *p = seeds; *p;) {
+        char one[80];
+        snprintf(one, sizeof one, "%.*s", (int)strcspn(p, ","), p);
+        redisContext *rc = admin(one);
+        if (rc && !rc->err) {
+            redisReply *x = redisCommand(rc, "PUBLISH {fo}ch hello");
+            sent += x && x->type == REDIS_REPLY_INTEGER;
+            freeReplyObject(x);
+        }
+        redisFree(rc);
+        p += strcspn(p, ",");
+        if (*p == ',')
+            p++;
+    }
+    CHECK(sent >= 5); /* every node but the dead one */
+    s.h.want = sent;
+    CHECK(run_until(&l, heard_enough, &s.h, 10));
+    CHECK_INT(s.h.hello, sent);
+    qc_redis_destroy(r);
+    event_base_free(l.base);
+}
+
 static void test_live_cluster(void)
 {
     const char *seeds = getenv("QUAKECAST_TEST_REDIS_CLUSTER");
@@ -953,7 +1022,7 @@ static void test_live_cluster(void)
     live_fencing_lost_write(seeds);
     live_registry(seeds);
     live_redirects(seeds);
-    live_failover(seeds); /* last: it leaves one node dead */
+    live_failover_pubsub(seeds); /* last: it leaves one node dead */
 }
 
 QC_TESTS(QC_CASE(test_crc16_vectors), QC_CASE(test_keyslot_hash_tags), QC_CASE(test_redirect_parsing),
