@@ -798,6 +798,147 @@ static void live_fencing_lost_write(const char *seeds)
     event_base_free(l.base);
 }
 
+/* The same hazard through a real failover. The replica of the run's
+ * primary drops its link (CLIENT KILL TYPE master) and is stopped
+ * (SIGSTOP) before it can reconnect; holder A acquires and claims on the
+ * primary, which is then killed (SIGKILL) with those writes on it alone;
+ * the replica continues and is promoted. Holder B's acquire on it counts
+ * the same fence value (the lost write, asserted) and gets another token;
+ * A can renew or claim nothing, and A's chunk is B's to send again. */
+static bool fence_try(live_t *l, qc_redis_t *r, qc_script_t s, int nkeys, int argc, const char **argv,
+                      fence_reply_t *out)
+{
+    size_t lens[16];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    memset(out, 0, sizeof *out);
+    if (qc_redis_script(r, s, nkeys, argc, argv, lens, on_fence, out))
+        return false;
+    return run_until(l, fence_answered, out, 10);
+}
+
+static int info_int(const char *hostport, const char *section, const char *field)
+{
+    redisContext *rc = admin(hostport);
+    int v = -1;
+    if (rc && !rc->err) {
+        redisReply *x = redisCommand(rc, "INFO %s", section);
+        const char *p = x && x->type == REDIS_REPLY_STRING ? strstr(x->str, field) : NULL;
+        if (p)
+            v = (int)strtol(p + strlen(field), NULL, 10);
+        freeReplyObject(x);
+    }
+    redisFree(rc);
+    return v;
+}
+
+static void live_fencing_real_failover(const char *seeds)
+{
+    live_t m; /* a plain cluster client, for the slot map */
+    live_setup(&m, seeds);
+    /* a tag whose primary is neither the one live_failover() kills later
+     * nor the first seed (live_setup() starts from it) */
+    const char *fo = qc_rcluster_slot_node(m.c, slot_of("fo"));
+    char first[80];
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(seeds, ","), seeds);
+    static const char *tags[] = { "qrg1", "qrg2", "qrg3", "qrg4", "qrg5", "qrg6", "qrg7", "qrg8" };
+    const char *tag = NULL;
+    char victim[64] = "";
+    for (size_t i = 0; i < sizeof tags / sizeof *tags && !tag; i++) {
+        const char *n = qc_rcluster_slot_node(m.c, slot_of(tags[i]));
+        if (n && fo && strcmp(n, fo) && strcmp(n, first)) {
+            tag = tags[i];
+            snprintf(victim, sizeof victim, "%s", n);
+        }
+    }
+    live_teardown(&m);
+    CHECK(tag != NULL);
+    if (!tag)
+        return;
+    char replica[64];
+    int rport = info_int(victim, "replication", "slave0:ip=127.0.0.1,port=");
+    snprintf(replica, sizeof replica, "127.0.0.1:%d", rport);
+    pid_t vpid = (pid_t)info_int(victim, "server", "process_id:"), rpid = (pid_t)info_int(replica, "server", "process_id:");
+    CHECK(rport > 0 && vpid > 0 && rpid > 0);
+    if (rport <= 0 || vpid <= 0 || rpid <= 0)
+        return;
+
+    live_t l;
+    memset(&l, 0, sizeof l);
+    l.base = event_base_new();
+    char url[512], err[160];
+    snprintf(url, sizeof url, "redis-cluster://%s", seeds);
+    qc_redis_t *r = qc_redis_new(l.base, url, on_qc_state, &l, err, sizeof err);
+    CHECK(r && run_until(&l, qc_up, r, 10));
+    char run[64], leases[64], chunks[64], bits[64], recs[64];
+    snprintf(run, sizeof run, "qc:run:{%s}:a1:1", tag);
+    snprintf(leases, sizeof leases, "%s:l", run);
+    snprintf(chunks, sizeof chunks, "%s:c", run);
+    snprintf(bits, sizeof bits, "%s:d", run);
+    snprintf(recs, sizeof recs, "qc:seg:{%s}:r", tag);
+    /* the run, written on its primary and acknowledged by the replica
+     * (WAIT counts this connection's writes); then the replica loses its
+     * link */
+    redisContext *v = admin(victim), *rc = admin(replica);
+    redisReply *x = v ? redisCommand(v, "HSET %s state dispatching maxw 4 epoch 1 total 4 chunk 2 nchunks 2 "
+                                        "cursor 0 fence 0", run) : NULL;
+    freeReplyObject(x);
+    x = v ? redisCommand(v, "RPUSH %s r0 r1 r2 r3", recs) : NULL;
+    freeReplyObject(x);
+    x = v ? redisCommand(v, "WAIT 1 5000") : NULL;
+    CHECK(x && x->type == REDIS_REPLY_INTEGER && x->integer == 1);
+    freeReplyObject(x);
+    x = rc ? redisCommand(rc, "CLIENT KILL TYPE master") : NULL;
+    freeReplyObject(x);
+    CHECK_INT(kill(rpid, SIGSTOP), 0);
+    /* A on the old primary: written there only */
+    fence_reply_t a, b, z;
+    const char *acq_a[] = { run, leases, chunks, "1", "60000", "00aa11bb22cc33dd" };
+    CHECK(fence_try(&l, r, QC_SCRIPT_ACQUIRE, 3, 6, acq_a, &a));
+    CHECK_STR(a.w, "OK");
+    const char *claim_a[] = { run, leases, chunks, bits, recs, a.token, "60000" };
+    CHECK(fence_try(&l, r, QC_SCRIPT_CLAIM, 5, 7, claim_a, &z));
+    CHECK_STR(z.w, "OK");
+    x = v ? redisCommand(v, "INFO replication") : NULL; /* the replica never got them */
+    CHECK(x && x->type == REDIS_REPLY_STRING && strstr(x->str, "connected_slaves:0"));
+    freeReplyObject(x);
+    redisFree(v);
+    redisFree(rc);
+    CHECK_INT(kill(vpid, SIGKILL), 0);
+    CHECK_INT(kill(rpid, SIGCONT), 0);
+    /* B, once the replica serves the slot */
+    const char *acq_b[] = { run, leases, chunks, "1", "60000", "44ee55ff66007711" };
+    double end = mono_s() + 40;
+    bool got = false;
+    while (!got && mono_s() < end) {
+        got = fence_try(&l, r, QC_SCRIPT_ACQUIRE, 3, 6, acq_b, &b) && !strcmp(b.w, "OK");
+        if (!got) {
+            struct timeval tv = { 0, 200 * 1000 };
+            event_base_loopexit(l.base, &tv);
+            event_base_dispatch(l.base);
+        }
+    }
+    CHECK(got);
+    printf("  lost-write failover: A's token %s, B's %s\n", a.token, b.token);
+    /* the same counter value again (A's acquire was lost), another token */
+    CHECK(!strncmp(a.token, "1.1.", 4) && !strncmp(b.token, "1.1.", 4));
+    CHECK(strcmp(a.token, b.token) != 0);
+    const char *renew_a[] = { run, leases, a.token, "60000" };
+    CHECK(fence_try(&l, r, QC_SCRIPT_RENEW, 2, 4, renew_a, &z));
+    CHECK_STR(z.w, "FENCED");
+    CHECK(fence_try(&l, r, QC_SCRIPT_CLAIM, 5, 7, claim_a, &z));
+    CHECK_STR(z.w, "FENCED");
+    const char *claim_b[] = { run, leases, chunks, bits, recs, b.token, "60000" };
+    CHECK(fence_try(&l, r, QC_SCRIPT_CLAIM, 5, 7, claim_b, &z));
+    CHECK_STR(z.w, "OK");
+    int want = l.replies + 1;
+    qc_redis_cmd(r, on_cmd, &l, "HGET %s 0", chunks);
+    CHECK(run_until(&l, replies_at_least, &want, 10));
+    CHECK_STR(l.last, b.token); /* A's chunk 0 is B's now */
+    qc_redis_destroy(r);
+    event_base_free(l.base);
+}
+
 /* The registry scripts on a cluster: the registry is one slot ({reg}), the
  * records are in their segments' slots; redis.c runs each script's record
  * steps after it. A reply flattened to text: "a,b,c", nil as "~". */
@@ -1002,7 +1143,7 @@ static void live_failover_pubsub(const char *seeds)
         if (*p == ',')
             p++;
     }
-    CHECK(sent >= 5); /* every node but the dead one */
+    CHECK(sent >= 4); /* every node but the two killed */
     s.h.want = sent;
     CHECK(run_until(&l, heard_enough, &s.h, 10));
     CHECK_INT(s.h.hello, sent);
@@ -1022,7 +1163,8 @@ static void test_live_cluster(void)
     live_fencing_lost_write(seeds);
     live_registry(seeds);
     live_redirects(seeds);
-    live_failover_pubsub(seeds); /* last: it leaves one node dead */
+    live_fencing_real_failover(seeds); /* leaves one node dead */
+    live_failover_pubsub(seeds); /* last: leaves another dead */
 }
 
 QC_TESTS(QC_CASE(test_crc16_vectors), QC_CASE(test_keyslot_hash_tags), QC_CASE(test_redirect_parsing),
