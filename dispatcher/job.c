@@ -20,6 +20,7 @@
  * records claimed, chunk.c's send queue orders each person by their own
  * deadline. */
 #include <event2/event.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ struct qc_job {
     int64_t offset;
     /* keys, all on the segment's hash tag */
     char k_run[96], k_leases[100], k_chunks[100], k_bits[100], k_recs[64];
-    char token[48];
+    char token[64];
     int64_t lease_deadline_mono; /* past this the lease may have expired */
     int64_t op_sent;             /* when the last lease-extending script left */
     int64_t renew_sent;
@@ -815,11 +816,22 @@ static void job_acquire(qc_job_t *j)
             j->pending++;
         return;
     }
-    char epoch[24], lease[24];
+    char epoch[24], lease[24], nonce[17];
     snprintf(epoch, sizeof epoch, "%ld", d->epoch);
     snprintf(lease, sizeof lease, "%ld", d->conf.lease_ms);
-    const char *argv[] = { j->k_run, j->k_leases, j->k_chunks, epoch, lease };
-    run_script(j, QC_SCRIPT_ACQUIRE, 3, 5, argv, on_acquired);
+    /* 64 random bits end the token: a counter value re-issued after lost
+     * writes (a failover, a lost AOF tail) never makes the same token, so
+     * a stale holder's token is unknown to the new primary and refused
+     * (docs/ARCHITECTURE.md, "Fencing epoch"). */
+    unsigned char rnd[8];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) {
+        retry_later(j);
+        return;
+    }
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
+    const char *argv[] = { j->k_run, j->k_leases, j->k_chunks, epoch, lease, nonce };
+    run_script(j, QC_SCRIPT_ACQUIRE, 3, 6, argv, on_acquired);
 }
 
 void qc_job_on_message(rd_kafka_message_t *msg, void *opaque)

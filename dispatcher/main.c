@@ -29,7 +29,7 @@ static const qc_conf_def_t qc_dconf_defs[] = {
     { "QUAKECAST_HTTP_ADDR", QC_CONF_STR, "0.0.0.0", 1, 0, OFF(http_addr), 0, "Address of /healthz, /readyz, /metrics" },
     { "QUAKECAST_HTTP_PORT", QC_CONF_INT, "9090", 0, 65535, OFF(http_port), 0, "Port of /healthz, /readyz, /metrics" },
     { "QUAKECAST_KAFKA_BOOTSTRAP", QC_CONF_STR, "127.0.0.1:9092", 1, 0, OFF(kafka_bootstrap), 0, "Kafka bootstrap servers" },
-    { "QUAKECAST_REDIS_URL", QC_CONF_STR, "redis://127.0.0.1:6379/0", 1, 0, OFF(redis_url), 0, "Redis URL" },
+    { "QUAKECAST_REDIS_URL", QC_CONF_STR, "redis://127.0.0.1:6379/0", 1, 0, OFF(redis_url), 0, "Redis URL; redis-cluster://host:port,... for a Redis Cluster (seed nodes)" },
     { "QUAKECAST_REDIS_USER", QC_CONF_STR, "", 1, 0, OFF(redis_user), 0, "Redis ACL user sent with AUTH at connect (deploy/redis/acl-users: 'dispatcher'); empty: none" },
     { "QUAKECAST_REDIS_PASSWORD", QC_CONF_STR, "", 1, 0, OFF(redis_password), QC_CONF_SECRET, "Password of QUAKECAST_REDIS_USER (alone: the default user's)" },
     { "QUAKECAST_LOG_LEVEL", QC_CONF_STR, "info", 1, 0, OFF(log_level), 0, "debug, info, warn or error" },

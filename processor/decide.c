@@ -178,7 +178,7 @@ static void produce_jobs(decide_t *d)
     qc_counter_add(p->m_jobs, (uint64_t)njobs);
     qc_hist_observe(p->m_plan_seconds, (double)(qc_mono_us() - d->t0_us) / 1e6);
     char ak[64];
-    snprintf(ak, sizeof ak, "qc:alert:%s", d->alert_id);
+    snprintf(ak, sizeof ak, "qc:{alert}:%s", d->alert_id);
     qc_redis_cmd(p->redis, NULL, NULL, "HSET %s state dispatching", ak);
 }
 
@@ -239,8 +239,8 @@ static void on_cap_refs(redisReply *r, void *opaque)
         qc_cap_identifier(cj->alert_id, cj->rev, id, sizeof id);
         qc_cap_time(now, sent, sizeof sent);
         snprintf(ref, sizeof ref, "%s%s,%s,%s", m.references && m.references[0] ? " " : "", p->conf.cap_sender, id, sent);
-        qc_redis_cmd(p->redis, NULL, NULL, "SET qc:alert:%s:cap %b EX 604800", cj->alert_id, xml, len);
-        qc_redis_cmd(p->redis, NULL, NULL, "APPEND qc:alert:%s:caprefs %s", cj->alert_id, ref);
+        qc_redis_cmd(p->redis, NULL, NULL, "SET qc:{alert}:%s:cap %b EX 604800", cj->alert_id, xml, len);
+        qc_redis_cmd(p->redis, NULL, NULL, "APPEND qc:{alert}:%s:caprefs %s", cj->alert_id, ref);
         if (qc_kprod_send(p->producer, QC_TOPIC_ALERTS, cj->alert_id, strlen(cj->alert_id), xml, len, NULL, NULL))
             qc_log(QC_LOG_ERROR, "cap_produce_failed", "alert_id", cj->alert_id, NULL);
         free(xml);
@@ -261,7 +261,7 @@ static void issue_cap(decide_t *d)
     cj->exercise = d->m.replay;
     cj->model = d->quake.model;
     cj->regime = d->regime;
-    if (qc_redis_cmd(d->p->redis, on_cap_refs, cj, "GET qc:alert:%s:caprefs", d->alert_id))
+    if (qc_redis_cmd(d->p->redis, on_cap_refs, cj, "GET qc:{alert}:%s:caprefs", d->alert_id))
         free(cj);
 }
 
@@ -287,8 +287,8 @@ static void plan(decide_t *d)
 {
     qc_proc_t *p = d->p;
     char ak[64], runs[80], chunk[16], maxw[16], deadline[24];
-    snprintf(ak, sizeof ak, "qc:alert:%s", d->alert_id);
-    snprintf(runs, sizeof runs, "qc:alert:%s:runs", d->alert_id);
+    snprintf(ak, sizeof ak, "qc:{alert}:%s", d->alert_id);
+    snprintf(runs, sizeof runs, "qc:{alert}:%s:runs", d->alert_id);
     int64_t dl = d->m.ev.origin_ms + p->conf.alert_deadline_s * 1000;
     snprintf(deadline, sizeof deadline, "%lld", (long long)dl);
     snprintf(chunk, sizeof chunk, "%ld", d->sizing.chunk);
@@ -422,9 +422,9 @@ static void plan_cancel(decide_t *d)
     d->kind = QC_JOB_CANCEL;
     /* Two commands on one connection answer in order: the alert's facts
      * arrive before the runs. */
-    if (qc_redis_cmd(p->redis, on_cancel_alert, d, "HMGET qc:alert:%s mag lat lon depth_km origin_ms place",
+    if (qc_redis_cmd(p->redis, on_cancel_alert, d, "HMGET qc:{alert}:%s mag lat lon depth_km origin_ms place",
                      d->alert_id) ||
-        qc_redis_cmd(p->redis, on_cancel_runs, d, "LRANGE qc:alert:%s:runs 0 -1", d->alert_id)) {
+        qc_redis_cmd(p->redis, on_cancel_runs, d, "LRANGE qc:{alert}:%s:runs 0 -1", d->alert_id)) {
         decide_set(d, "ignored", "storage_unavailable");
         finish(d);
     }
@@ -472,9 +472,9 @@ static void associate(decide_t *d)
     const qc_event_t *e = &d->m.ev;
     char evk[200], mag[32], ver[32], now[32], lat[32], lon[32], origin[32], win_ms[32], win_km[32], win_mag[32];
     if (d->m.replay)
-        snprintf(evk, sizeof evk, "qc:ev:%s:%s:replay:%lld", e->source, e->id, (long long)d->m.received_ms);
+        snprintf(evk, sizeof evk, "qc:{alert}:ev:%s:%s:replay:%lld", e->source, e->id, (long long)d->m.received_ms);
     else
-        snprintf(evk, sizeof evk, "qc:ev:%s:%s", e->source, e->id);
+        snprintf(evk, sizeof evk, "qc:{alert}:ev:%s:%s", e->source, e->id);
     snprintf(mag, sizeof mag, "%.2f", e->has_mag ? e->mag : 0.0);
     snprintf(ver, sizeof ver, "%lld", (long long)e->version);
     snprintf(now, sizeof now, "%lld", (long long)qc_wall_ms());
@@ -586,7 +586,7 @@ void qc_decide_on_message(rd_kafka_message_t *msg, void *opaque)
         decide_set(d, "ignored", "stale");
     else if (age_ms < -60000)
         decide_set(d, "ignored", "origin_in_future");
-    else if (qc_redis_cmd(p->redis, on_segcat, d, "HGETALL qc:segcat") == 0)
+    else if (qc_redis_cmd(p->redis, on_segcat, d, "HGETALL qc:{reg}:segcat") == 0)
         return;
     else
         decide_set(d, "ignored", "storage_unavailable");

@@ -23,7 +23,7 @@ const qc_conf_def_t qc_pconf_defs[] = {
     { "QUAKECAST_HTTP_ADDR", QC_CONF_STR, "0.0.0.0", 1, 0, OFF(http_addr), 0, "Address the API listens on" },
     { "QUAKECAST_HTTP_PORT", QC_CONF_INT, "8080", 0, 65535, OFF(http_port), 0, "Port of the API, pages, /healthz, /readyz, /metrics" },
     { "QUAKECAST_KAFKA_BOOTSTRAP", QC_CONF_STR, "127.0.0.1:9092", 1, 0, OFF(kafka_bootstrap), 0, "Kafka bootstrap servers" },
-    { "QUAKECAST_REDIS_URL", QC_CONF_STR, "redis://127.0.0.1:6379/0", 1, 0, OFF(redis_url), 0, "Redis URL" },
+    { "QUAKECAST_REDIS_URL", QC_CONF_STR, "redis://127.0.0.1:6379/0", 1, 0, OFF(redis_url), 0, "Redis URL; redis-cluster://host:port,... for a Redis Cluster (seed nodes)" },
     { "QUAKECAST_REDIS_USER", QC_CONF_STR, "", 1, 0, OFF(redis_user), 0, "Redis ACL user sent with AUTH at connect (deploy/redis/acl-users: 'processor'); empty: none" },
     { "QUAKECAST_REDIS_PASSWORD", QC_CONF_STR, "", 1, 0, OFF(redis_password), QC_CONF_SECRET, "Password of QUAKECAST_REDIS_USER (alone: the default user's)" },
     { "QUAKECAST_API_TOKEN", QC_CONF_STR, "", 1, 0, OFF(api_token), QC_CONF_SECRET, "Admin bearer token (required)" },
@@ -154,7 +154,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         return;
     char since[32];
     snprintf(since, sizeof since, "%lld", (long long)(qc_wall_ms() - 15000));
-    qc_redis_cmd(p->redis, on_stats, p, "HGET qc:stats subscribers");
+    qc_redis_cmd(p->redis, on_stats, p, "HGET qc:{reg}:stats subscribers");
     qc_redis_cmd(p->redis, on_dispatchers, p, "ZCOUNT qc:dispatchers %s +inf", since);
 }
 

@@ -13,7 +13,7 @@ typedef struct status {
     qc_proc_t *p;
     struct evhttp_request *req;
     char alert_id[32];
-    json_t *alert;      /* fields of qc:alert:<id> */
+    json_t *alert;      /* fields of qc:{alert}:<id> */
     long runs, runs_done, outstanding;
     long failed_reads;          /* run reads Redis did not answer: no partial sums */
     long long targeted, notified, failed, dlq;
@@ -134,7 +134,7 @@ static void on_alert(redisReply *r, void *opaque)
     st->alert = json_object();
     for (size_t i = 0; i + 1 < r->elements; i += 2)
         json_object_set_new(st->alert, r->element[i]->str, json_string(r->element[i + 1]->str));
-    if (qc_redis_cmd(st->p->redis, on_runs, st, "LRANGE qc:alert:%s:runs 0 -1", st->alert_id))
+    if (qc_redis_cmd(st->p->redis, on_runs, st, "LRANGE qc:{alert}:%s:runs 0 -1", st->alert_id))
         on_runs(NULL, st);
 }
 
@@ -177,7 +177,7 @@ static void get_cap(qc_proc_t *p, struct evhttp_request *req, const char *id)
         return;
     }
     qc_http_hold(req, &cr->req);
-    if (qc_redis_cmd(p->redis, on_cap, cr, "GET qc:alert:%s:cap", id))
+    if (qc_redis_cmd(p->redis, on_cap, cr, "GET qc:{alert}:%s:cap", id))
         on_cap(NULL, cr);
 }
 
@@ -208,6 +208,6 @@ void qc_api_alerts(struct evhttp_request *req, const char *rest, void *opaque)
     st->p = p;
     snprintf(st->alert_id, sizeof st->alert_id, "%s", rest);
     qc_http_hold(req, &st->req);
-    if (qc_redis_cmd(p->redis, on_alert, st, "HGETALL qc:alert:%s", st->alert_id))
+    if (qc_redis_cmd(p->redis, on_alert, st, "HGETALL qc:{alert}:%s", st->alert_id))
         on_alert(NULL, st);
 }

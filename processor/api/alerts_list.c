@@ -86,7 +86,7 @@ static void on_ids(redisReply *r, void *opaque)
         json_array_append_new(al->alerts, item);
         ref->al = al;
         ref->item = item;
-        if (qc_redis_cmd(al->p->redis, on_alert, ref, "HGETALL qc:alert:%s", r->element[i]->str) == 0)
+        if (qc_redis_cmd(al->p->redis, on_alert, ref, "HGETALL qc:{alert}:%s", r->element[i]->str) == 0)
             al->outstanding++;
         else
             free(ref);

@@ -7,7 +7,7 @@
  *                                       management token returned, once
  *
  * Nothing reaches the registry before every code was given back: the
- * pending sign-up lives in qc:pend:<id> (sub_pending.lua) until it expires,
+ * pending sign-up lives in qc:{reg}:pend:<id> (sub_pending.lua) until it expires,
  * and sub_verify.lua stores the record, the token's hash and the consent in
  * one step. Rate limits (client address; each destination: phone number,
  * e-mail address, chat, URL) are fixed windows in Redis, checked in the same
@@ -68,7 +68,7 @@ static void limit_key(const qc_proc_t *p, char *out, size_t outsz, const char *k
     for (int i = 0; i < 32; i++)
         snprintf(salt + 2 * i, 3, "%02x", p->token_sha[i]);
     qc_api_sha256_hex(h, salt, ":", kind, ":", what, NULL);
-    snprintf(out, outsz, "qc:rl:%s:%.32s", kind, h);
+    snprintf(out, outsz, "qc:{reg}:rl:%s:%.32s", kind, h);
 }
 
 static void code_hash(char out[65], const char *id, const char *channel, const char *code)
@@ -280,7 +280,7 @@ void qc_api_signup(qc_proc_t *p, struct evhttp_request *req)
         free(su);
         return;
     }
-    snprintf(pend_key, sizeof pend_key, "qc:pend:%s", su->sub.id);
+    snprintf(pend_key, sizeof pend_key, "qc:{reg}:pend:%s", su->sub.id);
     qc_seg_group(&su->sub, p->conf.telegram_area_prefix[0] != '\0', cell, sizeof cell);
     snprintf(mmi, sizeof mmi, "%d", su->sub.min_mmi);
     snprintf(ttl, sizeof ttl, "%ld", p->conf.verify_ttl_s);
@@ -449,10 +449,10 @@ void qc_api_verify(qc_proc_t *p, struct evhttp_request *req, const char *id)
     qc_api_sha256_hex(tok_hash, vf->token, NULL);
     char pend_key[96], idxk[32], maxsize[24], meta_key[96], now[40], tries[16], ip[64], ip_key[64], limit[16],
         window[16];
-    snprintf(pend_key, sizeof pend_key, "qc:pend:%s", id);
+    snprintf(pend_key, sizeof pend_key, "qc:{reg}:pend:%s", id);
     qc_sub_index_key(id, idxk, sizeof idxk);
     snprintf(maxsize, sizeof maxsize, "%ld", p->sizing.segment_size);
-    snprintf(meta_key, sizeof meta_key, "qc:subm:%s", id);
+    snprintf(meta_key, sizeof meta_key, "qc:{reg}:subm:%s", id);
     qc_api_now_iso(now, sizeof now);
     snprintf(tries, sizeof tries, "%ld", p->conf.verify_max_tries);
     qc_api_client_addr(p, req, ip, sizeof ip);

@@ -126,7 +126,7 @@ static void on_phone(redisReply *r, void *opaque)
             msgpack_sbuffer_destroy(&sb);
         }
         char meta[96];
-        snprintf(meta, sizeof meta, "qc:subm:%s", id->str);
+        snprintf(meta, sizeof meta, "qc:{reg}:subm:%s", id->str);
         int rc = in->stop ? qc_redis_cmd(in->p->redis, on_meta, in, "HSET %s sms_stop %s", meta, in->now)
                           : qc_redis_cmd(in->p->redis, on_meta, in, "HSET %s sms_start %s", meta, in->now);
         if (rc == 0)

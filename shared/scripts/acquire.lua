@@ -1,5 +1,10 @@
 -- acquire: a lease on a segment run, at most maxw live at once.
--- KEYS: run leases chunks   ARGV: epoch lease_ms
+-- KEYS: run leases chunks   ARGV: epoch lease_ms [nonce]
+-- The nonce (random, from the caller) ends the token, so a token string is
+-- never handed out twice even when the counter is: after a failover whose
+-- promoted replica lacked the primary's last writes (asynchronous
+-- replication), or a restart that lost the AOF tail, `fence` may repeat a
+-- value, and only the nonce then tells the holders apart.
 -- Returns {'OK', token, total, chunk, nchunks, expired} | {'BUSY', expired}
 --       | {'DONE'} | {'NOWORK'} | {'NORUN'} | {'STALE_EPOCH', epoch}
 local run, leases, chunks = KEYS[1], KEYS[2], KEYS[3]
@@ -31,6 +36,7 @@ if redis.call('HLEN', leases) >= tonumber(st[2]) then
 end
 local f = redis.call('HINCRBY', run, 'fence', 1)
 local token = epoch .. '.' .. f
+if ARGV[3] and ARGV[3] ~= '' then token = token .. '.' .. ARGV[3] end
 redis.call('HSET', leases, token, now + lease_ms)
 redis.call('HINCRBY', run, 'leases_granted', 1)
 -- High-water mark of simultaneous holders, for the bound's own test.

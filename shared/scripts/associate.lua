@@ -31,9 +31,9 @@ if not aid then
   if not standalone then
     -- The nearest recent alert within every window, if any.
     local best, bestd = nil, nil
-    local cands = redis.call('ZRANGEBYSCORE', 'qc:recent', origin - win_ms, origin + win_ms)
+    local cands = redis.call('ZRANGEBYSCORE', 'qc:{alert}:recent', origin - win_ms, origin + win_ms)
     for _, c in ipairs(cands) do
-      local a = redis.call('HMGET', 'qc:alert:' .. c, 'lat', 'lon', 'mag', 'cancelled')
+      local a = redis.call('HMGET', 'qc:{alert}:' .. c, 'lat', 'lon', 'mag', 'cancelled')
       if a[1] and not a[4] then
         local d = km(lat, lon, tonumber(a[1]), tonumber(a[2]))
         if d <= win_km and math.abs(mag - tonumber(a[3])) <= win_mag and (not bestd or d < bestd) then
@@ -44,13 +44,13 @@ if not aid then
     aid = best
   end
   if not aid then
-    aid = 'a' .. redis.call('INCR', 'qc:alertseq')
+    aid = 'a' .. redis.call('INCR', 'qc:{alert}:seq')
     redis.call('HSET', evk, 'alert', aid, 'version', version, 'created_ms', now)
     redis.call('EXPIRE', evk, 7 * 86400)
-    redis.call('HSET', 'qc:alert:' .. aid, 'lat', lat, 'lon', lon, 'mag', mag, 'origin_ms', origin)
+    redis.call('HSET', 'qc:{alert}:' .. aid, 'lat', lat, 'lon', lon, 'mag', mag, 'origin_ms', origin)
     if not standalone then
-      redis.call('ZADD', 'qc:recent', origin, aid)
-      redis.call('ZREMRANGEBYSCORE', 'qc:recent', '-inf', tonumber(now) - 86400000)
+      redis.call('ZADD', 'qc:{alert}:recent', origin, aid)
+      redis.call('ZREMRANGEBYSCORE', 'qc:{alert}:recent', '-inf', tonumber(now) - 86400000)
     end
     return {'alert', aid}
   end
@@ -62,7 +62,7 @@ elseif version < tonumber(cur[2]) then
 else
   redis.call('HSET', evk, 'version', version)
 end
-local ak = 'qc:alert:' .. aid
+local ak = 'qc:{alert}:' .. aid
 if redis.call('HEXISTS', ak, 'cancelled') == 1 then
   return {'duplicate', aid, deleted and 'already_cancelled' or 'alert_cancelled'}
 end

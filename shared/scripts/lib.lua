@@ -77,10 +77,70 @@ local function or_bytes(a, b)
 end
 
 -- ---- registry (sub_upsert, sub_delete, sub_verify, sub_phone) ----
---   qc:phx:<b>   HASH E.164 number -> space-separated subscriber ids, so an
---                inbound SMS (STOP, START) finds who sent it; b from the number
---   qc:subm:<id> HASH tok (SHA-256 hex of the management token), consent
---                (JSON), created, sms_stop, sms_start: self-service subscribers only
+-- Every registry key carries the hash tag {reg}, so on a Redis Cluster the
+-- registry is one slot; a segment's records keep the segment's own tag
+-- (the run state's slot). On one Redis a registry script writes and reads
+-- the records itself. On a Redis Cluster (SEG_OPS set, see redis.c) it
+-- cannot, so seg_set/seg_get only list what is to be done and the client
+-- runs the list after the script, each on its segment's slot (seg_op.lua).
+--   qc:{reg}:phx:<b>  HASH E.164 number -> space-separated subscriber ids, so
+--                     an inbound SMS (STOP, START) finds who sent it; b from
+--                     the number
+--   qc:{reg}:phid:<b> HASH subscriber id -> its SMS number (b as the index's),
+--                     so the registry knows the old number without the record
+--   qc:{reg}:subm:<id> HASH tok (SHA-256 hex of the management token), consent
+--                     (JSON), created, sms_stop, sms_start: self-service only
+--   qc:{reg}:free:<s> LIST free slots of segment s, reused first
+--   qc:{reg}:seglen   HASH segment -> number of record slots it has
+local SEG_OPS = nil
+
+local function seg_key(seg) return 'qc:seg:{' .. seg .. '}:r' end
+
+-- Writes a record slot (rec '' frees it); slot may be the list's length
+-- (a new slot). expect: the record the slot must hold (cluster shape only:
+-- on one Redis the caller compared already).
+local function seg_set(seg, slot, rec, expect)
+  if SEG_OPS then
+    SEG_OPS[#SEG_OPS + 1] = {'set', seg, slot, rec, expect}
+    return
+  end
+  local k = seg_key(seg)
+  local n = redis.call('LLEN', k)
+  while n < slot do
+    redis.call('RPUSH', k, '')
+    n = n + 1
+  end
+  if slot == n then redis.call('RPUSH', k, rec) else redis.call('LSET', k, slot, rec) end
+end
+
+-- Reads a record slot. On a cluster it returns the placeholder '' and the
+-- client puts the record at reply[p1] (or reply[p1][p2]; the whole reply
+-- when p1 is nil). mode: 'raw' (missing stays nil), 'empty' (missing is
+-- ''), 'nilempty' ('' and missing are nil).
+local function seg_get(seg, slot, mode, p1, p2)
+  if SEG_OPS then
+    SEG_OPS[#SEG_OPS + 1] = {'get', seg, slot, mode, p1 or 0, p2 or 0}
+    return ''
+  end
+  local rec = redis.call('LINDEX', seg_key(seg), slot)
+  if mode == 'empty' and not rec then return '' end
+  if mode == 'nilempty' and rec == '' then return false end
+  return rec
+end
+
+-- qc:{reg}:idx:<b> of an id: 32-bit FNV-1a mod 4096, as qc_sub_index_key()
+-- in C. Multiplying by 16777619 = 2^24 + 403 is split so that every product
+-- stays exact in Lua's doubles.
+local function id_bucket(id)
+  local h = 2166136261
+  for i = 1, #id do
+    h = bit.bxor(h, string.byte(id, i)) % 4294967296
+    h = ((h % 256) * 16777216 + h * 403) % 4294967296
+  end
+  return h % 4096
+end
+local function idx_key(id) return 'qc:{reg}:idx:' .. id_bucket(id) end
+local function phid_key(id) return 'qc:{reg}:phid:' .. id_bucket(id) end
 
 -- The SMS number of a packed record, or nil. A record is [v, id, lat, lon,
 -- lang, min_mmi, mask, fields...]; the fields of each channel in mask (low
@@ -101,10 +161,11 @@ end
 local function phone_key(phone)
   local h = 0
   for i = 1, #phone do h = (h * 31 + string.byte(phone, i)) % 4096 end
-  return 'qc:phx:' .. h
+  return 'qc:{reg}:phx:' .. h
 end
 
 local function phone_add(phone, id)
+  redis.call('HSET', phid_key(id), id, phone)
   local k = phone_key(phone)
   local cur = redis.call('HGET', k, phone)
   if not cur then
@@ -118,6 +179,7 @@ local function phone_add(phone, id)
 end
 
 local function phone_del(phone, id)
+  redis.call('HDEL', phid_key(id), id)
   local k = phone_key(phone)
   local cur = redis.call('HGET', k, phone)
   if not cur then return end
@@ -132,18 +194,35 @@ local function phone_del(phone, id)
   end
 end
 
+-- The SMS number a stored subscriber had: from qc:{reg}:phid, or (records
+-- stored before it existed, one Redis only) from the record itself.
+local function old_phone(id, seg, slot)
+  local p = redis.call('HGET', phid_key(id), id)
+  if p then return p end
+  if SEG_OPS then return nil end
+  return rec_phone(redis.call('LINDEX', seg_key(seg), slot))
+end
+
+-- Slots a segment has: qc:{reg}:seglen, or (segments made before it
+-- existed, one Redis only) the list's length.
+local function seg_len(seg)
+  local n = redis.call('HGET', 'qc:{reg}:seglen', seg)
+  if n then return tonumber(n) end
+  if SEG_OPS then return 0 end
+  return redis.call('LLEN', seg_key(seg))
+end
+
 -- Stores one subscriber record in its cell's segment (see sub_upsert.lua
 -- for the keys). With expect set, the current record must be exactly that
 -- (compare-and-set for read-modify-write updates). Returns
 -- {'created'|'updated', seg, slot} or {'conflict'}.
 local function sub_store(idxk, id, rec, cell, maxsize, minmmi, expect)
-  local function recs_key(seg) return 'qc:seg:{' .. seg .. '}:r' end
-  local function free_key(seg) return 'qc:seg:{' .. seg .. '}:free' end
+  local function free_key(seg) return 'qc:{reg}:free:' .. seg end
   local function lower_min(seg, c)
-    local cat = redis.call('HGET', 'qc:segcat', seg)
+    local cat = redis.call('HGET', 'qc:{reg}:segcat', seg)
     local sep = string.find(cat, '|', 1, true)
     if minmmi < tonumber(string.sub(cat, sep + 1)) then
-      redis.call('HSET', 'qc:segcat', seg, c .. '|' .. minmmi)
+      redis.call('HSET', 'qc:{reg}:segcat', seg, c .. '|' .. minmmi)
     end
   end
   local newphone = rec_phone(rec)
@@ -152,49 +231,55 @@ local function sub_store(idxk, id, rec, cell, maxsize, minmmi, expect)
   if cur then
     local colon = string.find(cur, ':', 1, true)
     local seg, slot = string.sub(cur, 1, colon - 1), tonumber(string.sub(cur, colon + 1))
-    local old = redis.call('LINDEX', recs_key(seg), slot)
-    if expect and old ~= expect then return {'conflict'} end
-    local oldphone = rec_phone(old)
+    if expect and not SEG_OPS and redis.call('LINDEX', seg_key(seg), slot) ~= expect then
+      return {'conflict'}
+    end
+    local oldphone = old_phone(id, seg, slot)
     if oldphone and oldphone ~= newphone then phone_del(oldphone, id) end
     if newphone then phone_add(newphone, id) end
-    local cat = redis.call('HGET', 'qc:segcat', seg)
+    local cat = redis.call('HGET', 'qc:{reg}:segcat', seg)
     local sep = string.find(cat, '|', 1, true)
     if string.sub(cat, 1, sep - 1) == cell then
-      redis.call('LSET', recs_key(seg), slot, rec)
+      seg_set(seg, slot, rec, expect)
       lower_min(seg, cell)
       return {'updated', seg, slot}
     end
     -- Moved to another cell: free the old slot, then insert below.
-    redis.call('LSET', recs_key(seg), slot, '')
+    seg_set(seg, slot, '', expect)
     redis.call('RPUSH', free_key(seg), slot)
     created = 'updated'
   else
     if expect then return {'conflict'} end
-    redis.call('HINCRBY', 'qc:stats', 'subscribers', 1)
+    redis.call('HINCRBY', 'qc:{reg}:stats', 'subscribers', 1)
     if newphone then phone_add(newphone, id) end
   end
 
-  local cellk = 'qc:cellsegs:' .. cell
+  local cellk = 'qc:{reg}:cellsegs:' .. cell
   local seg = redis.call('LINDEX', cellk, -1)
   local slot = nil
   if seg then
     local f = redis.call('LPOP', free_key(seg))
     if f then
       slot = tonumber(f)
-      redis.call('LSET', recs_key(seg), slot, rec)
-    elseif redis.call('LLEN', recs_key(seg)) < maxsize then
-      slot = redis.call('RPUSH', recs_key(seg), rec) - 1
+    else
+      local n = seg_len(seg)
+      if n < maxsize then
+        slot = n
+        redis.call('HSET', 'qc:{reg}:seglen', seg, n + 1)
+      end
     end
   end
   if slot == nil then
-    seg = tostring(redis.call('INCR', 'qc:segseq'))
+    seg = tostring(redis.call('INCR', 'qc:{reg}:segseq'))
     redis.call('RPUSH', cellk, seg)
-    redis.call('HSET', 'qc:segcat', seg, cell .. '|' .. minmmi)
-    redis.call('HINCRBY', 'qc:stats', 'segments', 1)
-    slot = redis.call('RPUSH', recs_key(seg), rec) - 1
+    redis.call('HSET', 'qc:{reg}:segcat', seg, cell .. '|' .. minmmi)
+    redis.call('HINCRBY', 'qc:{reg}:stats', 'segments', 1)
+    redis.call('HSET', 'qc:{reg}:seglen', seg, 1)
+    slot = 0
   else
     lower_min(seg, cell)
   end
+  seg_set(seg, slot, rec)
   redis.call('HSET', idxk, id, seg .. ':' .. slot)
   return {created, seg, slot}
 end
@@ -204,16 +289,4 @@ local function over_limit(key, limit, window_s)
   local n = redis.call('INCR', key)
   if n == 1 then redis.call('EXPIRE', key, window_s) end
   return n > limit
-end
-
--- qc:idx:<b> of an id: 32-bit FNV-1a mod 4096, as qc_sub_index_key() in C.
--- Multiplying by 16777619 = 2^24 + 403 is split so that every product
--- stays exact in Lua's doubles.
-local function idx_key(id)
-  local h = 2166136261
-  for i = 1, #id do
-    h = bit.bxor(h, string.byte(id, i)) % 4294967296
-    h = ((h % 256) * 16777216 + h * 403) % 4294967296
-  end
-  return 'qc:idx:' .. (h % 4096)
 end

@@ -7,16 +7,15 @@
 local b, cur, limit = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local out, visited = {}, 0
 while b < 4096 and #out < limit * 2 and visited < 256 do
-  local r = redis.call('HSCAN', 'qc:idx:' .. b, cur, 'COUNT', limit)
+  local r = redis.call('HSCAN', 'qc:{reg}:idx:' .. b, cur, 'COUNT', limit)
   cur = r[1]
   local kv = r[2]
   for i = 1, #kv, 2 do
     local loc = kv[i + 1]
     local colon = string.find(loc, ':', 1, true)
-    local rec = redis.call('LINDEX', 'qc:seg:{' .. string.sub(loc, 1, colon - 1) .. '}:r',
-                           tonumber(string.sub(loc, colon + 1)))
     out[#out + 1] = kv[i]
-    out[#out + 1] = rec or ''
+    out[#out + 1] = seg_get(string.sub(loc, 1, colon - 1), tonumber(string.sub(loc, colon + 1)), 'empty', 3,
+                            #out + 1)
   end
   if cur == '0' then
     b = b + 1

@@ -3,8 +3,8 @@
 -- address, chat, URL: hashed by the caller, no personal data in key names)
 -- signed up too often in the window; else stores the pending record for
 -- ttl seconds. Nothing is stored in the registry until sub_verify.
---   qc:pend:<id>  HASH id rec cell mmi codes tries
---   qc:rl:<...>   STRING fixed-window counters
+--   qc:{reg}:pend:<id> HASH id rec cell mmi codes tries
+--   qc:{reg}:rl:<...>  STRING fixed-window counters
 -- ARGV: pend_key id rec cell mmi codes_json ttl_s window_s ip_key ip_limit
 --       [dest_key dest_limit]...
 -- Returns {'OK'} or {'RATE', 'ip'|'dest', index, seconds_left}.

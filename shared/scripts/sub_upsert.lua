@@ -1,14 +1,15 @@
 -- sub_upsert: stores one subscriber record in its cell's segment.
--- The registry (index, cells, catalogue) lives on one Redis primary: a
--- subscriber may move between cells, so the script touches keys it cannot
--- declare up front. Dispatch state is the part built for Redis Cluster.
---   qc:idx:<b>        HASH id -> "seg:slot"        (b = bucket of the id)
---   qc:cellsegs:<c>   LIST segment ids of cell c, newest last
---   qc:segcat         HASH seg -> "cell|min_mmi"   (what the planner reads)
---   qc:seg:{<s>}:r    LIST records; "" is a free slot
---   qc:seg:{<s>}:free LIST free slot numbers
---   qc:stats          HASH subscribers segments
---   qc:phx:<b>        HASH phone -> ids (kept by sub_store, lib.lua)
+-- The registry (index, cells, catalogue) is one hash slot ({reg}); the
+-- record goes to its segment's slot, in the script on one Redis, after it
+-- on a Redis Cluster (seg_set in lib.lua).
+--   qc:{reg}:idx:<b>      HASH id -> "seg:slot"        (b = bucket of the id)
+--   qc:{reg}:cellsegs:<c> LIST segment ids of cell c, newest last
+--   qc:{reg}:segcat       HASH seg -> "cell|min_mmi"   (what the planner reads)
+--   qc:seg:{<s>}:r        LIST records; "" is a free slot
+--   qc:{reg}:free:<s>     LIST free slot numbers of segment s
+--   qc:{reg}:seglen       HASH seg -> slots in use or free
+--   qc:{reg}:stats        HASH subscribers segments
+--   qc:{reg}:phx:<b>, qc:{reg}:phid:<b>  phone index (lib.lua)
 -- ARGV: idx_key id record cell max_segment_size min_mmi [expected_record]
 -- Returns {'created'|'updated', seg, slot}, or {'conflict'} when an expected
 -- record was given and the stored one differs (or is gone).

@@ -2,13 +2,17 @@
  *
  * A "redis-cluster://host:port,..." URL makes every command and script go
  * through the Redis Cluster client (rcluster.c), routed by its first key;
- * scripts are loaded on each primary by their first NOSCRIPT. Pub/sub is
- * not offered on a cluster yet. */
+ * scripts are loaded on each primary by their first NOSCRIPT. Pub/sub on
+ * a cluster uses one more connection, to the primary of the channel's
+ * slot: a Redis Cluster forwards every PUBLISH to all its nodes, so a
+ * subscriber on any node hears it (cluster spec, "Publish/Subscribe",
+ * https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/). */
 #include "qc/redis.h"
 #include "qc/err.h"
 #include "qc/log.h"
 #include "qc/rcluster.h"
 #include "qc/redis_auth.h"
+#include "qc/segops.h"
 
 #include <event2/event.h>
 #include <hiredis/adapters/libevent.h>
@@ -24,11 +28,19 @@ extern const char qc_embed_lib[], qc_embed_sub_upsert[], qc_embed_sub_delete[],
     qc_embed_run_init[], qc_embed_acquire[], qc_embed_renew[], qc_embed_claim[],
     qc_embed_complete[], qc_embed_release[], qc_embed_epoch[], qc_embed_associate[],
     qc_embed_rate_take[], qc_embed_sub_mark_dead[], qc_embed_sub_get[],
-    qc_embed_sub_pending[], qc_embed_sub_verify[], qc_embed_sub_fetch[], qc_embed_sub_list[], qc_embed_sub_phone[];
+    qc_embed_sub_pending[], qc_embed_sub_verify[], qc_embed_sub_fetch[], qc_embed_sub_list[], qc_embed_sub_phone[],
+    qc_embed_seg_op[];
 
-static const struct { const char *name; const char *src; } script_table[QC_SCRIPT_COUNT_] = {
-    [QC_SCRIPT_SUB_UPSERT] = { "sub_upsert", qc_embed_sub_upsert },
-    [QC_SCRIPT_SUB_DELETE] = { "sub_delete", qc_embed_sub_delete },
+/* The registry's hash tag: where scripts that declare no keys go. */
+#define REG_TAG "{reg}"
+
+static const struct {
+    const char *name;
+    const char *src;
+    bool segops; /* touches segment records via lib.lua's seg_set/seg_get */
+} script_table[QC_SCRIPT_COUNT_] = {
+    [QC_SCRIPT_SUB_UPSERT] = { "sub_upsert", qc_embed_sub_upsert, true },
+    [QC_SCRIPT_SUB_DELETE] = { "sub_delete", qc_embed_sub_delete, true },
     [QC_SCRIPT_RUN_INIT] = { "run_init", qc_embed_run_init },
     [QC_SCRIPT_ACQUIRE] = { "acquire", qc_embed_acquire },
     [QC_SCRIPT_RENEW] = { "renew", qc_embed_renew },
@@ -39,12 +51,13 @@ static const struct { const char *name; const char *src; } script_table[QC_SCRIP
     [QC_SCRIPT_ASSOCIATE] = { "associate", qc_embed_associate },
     [QC_SCRIPT_RATE_TAKE] = { "rate_take", qc_embed_rate_take },
     [QC_SCRIPT_SUB_MARK_DEAD] = { "sub_mark_dead", qc_embed_sub_mark_dead },
-    [QC_SCRIPT_SUB_GET] = { "sub_get", qc_embed_sub_get },
+    [QC_SCRIPT_SUB_GET] = { "sub_get", qc_embed_sub_get, true },
     [QC_SCRIPT_SUB_PENDING] = { "sub_pending", qc_embed_sub_pending },
-    [QC_SCRIPT_SUB_VERIFY] = { "sub_verify", qc_embed_sub_verify },
-    [QC_SCRIPT_SUB_FETCH] = { "sub_fetch", qc_embed_sub_fetch },
-    [QC_SCRIPT_SUB_LIST] = { "sub_list", qc_embed_sub_list },
-    [QC_SCRIPT_SUB_PHONE] = { "sub_phone", qc_embed_sub_phone },
+    [QC_SCRIPT_SUB_VERIFY] = { "sub_verify", qc_embed_sub_verify, true },
+    [QC_SCRIPT_SUB_FETCH] = { "sub_fetch", qc_embed_sub_fetch, true },
+    [QC_SCRIPT_SUB_LIST] = { "sub_list", qc_embed_sub_list, true },
+    [QC_SCRIPT_SUB_PHONE] = { "sub_phone", qc_embed_sub_phone, true },
+    [QC_SCRIPT_SEG_OP] = { "seg_op", qc_embed_seg_op },
 };
 
 struct qc_redis {
@@ -66,6 +79,8 @@ struct qc_redis {
     size_t srclen[QC_SCRIPT_COUNT_];
     char sha[QC_SCRIPT_COUNT_][41];
     unsigned long noscript;
+    redisAsyncContext *sub_ac; /* cluster shape: the subscriptions' connection */
+    struct event *sub_ev;      /* cluster shape: tells the owner to subscribe again */
 };
 
 const char *qc_script_name(qc_script_t s)
@@ -222,12 +237,39 @@ static int parse_url(qc_redis_t *r, const char *url)
     return 0;
 }
 
+/* Cluster shape: loads every script on every primary of the map, as
+ * on_info does on one Redis. Without it the calls sent before the first
+ * NOSCRIPT came back (an import sends tens of thousands at once) would each
+ * be sent again with the whole source. A primary promoted later still
+ * learns them by NOSCRIPT. */
+static void cluster_load_scripts(qc_redis_t *r)
+{
+    const char *seen[64];
+    int nseen = 0;
+    for (unsigned slot = 0; slot < QC_RCLUSTER_SLOTS && nseen < 64; slot++) {
+        const char *node = qc_rcluster_slot_node(r->cl, slot);
+        bool known = !node;
+        for (int i = 0; i < nseen && !known; i++)
+            known = !strcmp(seen[i], node);
+        if (known)
+            continue;
+        seen[nseen++] = node;
+        for (int i = 0; i < QC_SCRIPT_COUNT_; i++) {
+            const char *argv[] = { "SCRIPT", "LOAD", r->src[i] };
+            size_t lens[] = { 6, 4, r->srclen[i] };
+            qc_rcluster_argv_slot(r->cl, (int)slot, NULL, NULL, 3, argv, lens);
+        }
+    }
+}
+
 static void on_cluster_state(qc_rcluster_t *c, bool up, void *opaque)
 {
     (void)c;
     qc_redis_t *r = opaque;
     r->up = up;
     qc_log(up ? QC_LOG_INFO : QC_LOG_WARN, up ? "redis_cluster_up" : "redis_cluster_down", NULL);
+    if (up && !r->destroying)
+        cluster_load_scripts(r);
     if (r->state_cb && !r->destroying)
         r->state_cb(r, up, r->opaque);
 }
@@ -255,7 +297,10 @@ qc_redis_t *qc_redis_new(struct event_base *base, const char *url, const qc_redi
     size_t liblen = strlen(qc_embed_lib);
     for (int i = 0; i < QC_SCRIPT_COUNT_; i++) {
         size_t sl = strlen(script_table[i].src);
-        r->srclen[i] = liblen + 1 + sl;
+        bool wrap = cluster && script_table[i].segops;
+        const char *head = wrap ? QC_SEGOPS_WRAP_HEAD : "\n", *tail = wrap ? QC_SEGOPS_WRAP_TAIL : "";
+        size_t hl = strlen(head), tl = strlen(tail);
+        r->srclen[i] = liblen + hl + sl + tl;
         r->src[i] = malloc(r->srclen[i] + 1);
         if (!r->src[i]) {
             snprintf(errstr, errsz, "out of memory");
@@ -263,8 +308,9 @@ qc_redis_t *qc_redis_new(struct event_base *base, const char *url, const qc_redi
             return NULL;
         }
         memcpy(r->src[i], qc_embed_lib, liblen);
-        r->src[i][liblen] = '\n';
-        memcpy(r->src[i] + liblen + 1, script_table[i].src, sl + 1);
+        memcpy(r->src[i] + liblen, head, hl);
+        memcpy(r->src[i] + liblen + hl, script_table[i].src, sl);
+        memcpy(r->src[i] + liblen + hl + sl, tail, tl + 1);
         unsigned char md[SHA_DIGEST_LENGTH];
         SHA1((const unsigned char *)r->src[i], r->srclen[i], md);
         for (int k = 0; k < SHA_DIGEST_LENGTH; k++)
@@ -294,6 +340,10 @@ void qc_redis_destroy(qc_redis_t *r)
     if (!r)
         return;
     r->destroying = true;
+    if (r->sub_ac)
+        redisAsyncFree(r->sub_ac);
+    if (r->sub_ev)
+        event_free(r->sub_ev);
     qc_rcluster_destroy(r->cl);
     if (r->ac)
         redisAsyncFree(r->ac);
@@ -416,15 +466,106 @@ int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, .
     return 0;
 }
 
+/* Cluster shape: the subscriptions' connection dropped (its node died or
+ * failed over). Its callbacks got their NULL; once the slot map is
+ * complete again the owner is told down then up, and subscribes anew on
+ * the node the map then names. */
+static void on_sub_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    qc_redis_t *r = arg;
+    if (r->destroying || r->sub_ac) /* subscribed again meanwhile */
+        return;
+    if (!r->cl || !qc_rcluster_up(r->cl)) {
+        struct timeval tv = { 0, 500 * 1000 };
+        evtimer_add(r->sub_ev, &tv);
+        return;
+    }
+    if (r->state_cb) {
+        r->state_cb(r, false, r->opaque);
+        r->state_cb(r, true, r->opaque);
+    }
+}
+
+static void on_sub_disconnect(const redisAsyncContext *ac, int status)
+{
+    qc_redis_t *r = ac->data;
+    if (r->sub_ac == ac)
+        r->sub_ac = NULL;
+    if (r->destroying)
+        return;
+    qc_log(QC_LOG_WARN, "redis_cluster_pubsub_lost", "error", status == REDIS_OK ? "" : ac->errstr, NULL);
+    struct timeval tv = { 0, 500 * 1000 };
+    evtimer_add(r->sub_ev, &tv);
+}
+
+static void on_sub_connect(const redisAsyncContext *ac, int status)
+{
+    if (status != REDIS_OK)
+        on_sub_disconnect(ac, status);
+}
+
+/* The cluster shape's subscriptions' connection, opened on first use to the
+ * primary of @p channel's slot. */
+static redisAsyncContext *sub_conn(qc_redis_t *r, const char *channel)
+{
+    if (r->sub_ac)
+        return r->sub_ac;
+    if (!r->sub_ev && !(r->sub_ev = evtimer_new(r->base, on_sub_retry, r)))
+        return NULL;
+    const char *node = qc_rcluster_slot_node(r->cl, qc_rcluster_keyslot(channel, strlen(channel)));
+    const char *colon = node ? strrchr(node, ':') : NULL;
+    if (!colon || (size_t)(colon - node) >= sizeof r->host)
+        return NULL;
+    char host[256];
+    memcpy(host, node, (size_t)(colon - node));
+    host[colon - node] = '\0';
+    redisAsyncContext *ac = redisAsyncConnect(host, (int)strtol(colon + 1, NULL, 10));
+    if (!ac || ac->err) {
+        if (ac)
+            redisAsyncFree(ac);
+        return NULL;
+    }
+    ac->data = r;
+    if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
+        redisAsyncFree(ac);
+        return NULL;
+    }
+    redisAsyncSetConnectCallback(ac, on_sub_connect);
+    redisAsyncSetDisconnectCallback(ac, on_sub_disconnect);
+    qc_redis_auth_send(ac, &r->auth); /* its own socket: it logs in too */
+    r->sub_ac = ac;
+    return ac;
+}
+
 int qc_redis_subscribe(qc_redis_t *r, const char *channel, qc_redis_cb cb, void *opaque)
 {
-    if (r->cl)
-        return QC_ERR_UNSUPPORTED;
+    redisAsyncContext *ac = r->ac;
+    if (r->cl) {
+        if (!r->up)
+            return QC_ERR_REDIS;
+        if (!(ac = sub_conn(r, channel))) {
+            struct timeval tv = { 0, 500 * 1000 };
+            if (r->sub_ev)
+                evtimer_add(r->sub_ev, &tv);
+            return QC_ERR_REDIS;
+        }
+        plain_call_t *c = malloc(sizeof *c);
+        if (!c)
+            return QC_ERR_NOMEM;
+        *c = (plain_call_t){ cb, opaque, true };
+        if (redisAsyncCommand(ac, on_plain, c, "SUBSCRIBE %s", channel) != REDIS_OK) {
+            free(c);
+            return QC_ERR_REDIS;
+        }
+        return 0;
+    }
     plain_call_t *c;
     int rc = new_call(r, cb, opaque, true, &c);
     if (rc)
         return rc;
-    if (redisAsyncCommand(r->ac, on_plain, c, "SUBSCRIBE %s", channel) != REDIS_OK) {
+    if (redisAsyncCommand(ac, on_plain, c, "SUBSCRIBE %s", channel) != REDIS_OK) {
         free(c);
         return QC_ERR_REDIS;
     }
@@ -479,14 +620,25 @@ static void on_script(redisAsyncContext *ac, void *reply_, void *priv)
 /* The cluster shape's script reply: NOSCRIPT on a primary that has not
  * seen the script yet is answered by sending it with EVAL, to the same
  * slot. */
+static int call_slot(const script_call_t *c)
+{
+    return strcmp(c->nkeys, "0") && c->argc > 3 ? (int)qc_rcluster_keyslot(c->argv[3], c->argvlen[3])
+                                                : (int)qc_rcluster_keyslot(REG_TAG, strlen(REG_TAG));
+}
+
 static void on_cluster_script(redisReply *reply, void *priv)
 {
     script_call_t *c = priv;
     if (noscript_retry(c, reply)) {
-        int slot = c->argc > 3 && strcmp(c->nkeys, "0") ? (int)qc_rcluster_keyslot(c->argv[3], c->argvlen[3]) : -1;
-        if (qc_rcluster_argv_slot(c->r->cl, slot, on_cluster_script, c, c->argc, c->argv, c->argvlen) == 0)
+        if (qc_rcluster_argv_slot(c->r->cl, call_slot(c), on_cluster_script, c, c->argc, c->argv, c->argvlen) == 0)
             return;
         reply = NULL;
+    }
+    if (script_table[c->script].segops && reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        !c->r->destroying) {
+        qc_segops_run(c->r, reply, c->cb, c->opaque);
+        free(c);
+        return;
     }
     if (c->cb)
         c->cb(reply, c->opaque);
@@ -532,8 +684,7 @@ int qc_redis_script(qc_redis_t *r, qc_script_t script, int nkeys, int argc, cons
         data += argvlen[i];
     }
     if (r->cl) {
-        int slot = nkeys > 0 ? (int)qc_rcluster_keyslot(argv[0], argvlen[0]) : -1;
-        int rc = qc_rcluster_argv_slot(r->cl, slot, on_cluster_script, c, c->argc, c->argv, c->argvlen);
+        int rc = qc_rcluster_argv_slot(r->cl, call_slot(c), on_cluster_script, c, c->argc, c->argv, c->argvlen);
         if (rc)
             free(c);
         return rc;

@@ -112,7 +112,7 @@ void qc_sub_index_key(const char *id, char *out, size_t outsz)
     uint32_t h = 2166136261u;
     for (const unsigned char *p = (const unsigned char *)id; *p; p++)
         h = (h ^ *p) * 16777619u;
-    snprintf(out, outsz, "qc:idx:%u", h & 4095u);
+    snprintf(out, outsz, "qc:{reg}:idx:%u", h & 4095u);
 }
 
 /* ---- validation helpers ---- */

@@ -151,13 +151,20 @@ def wait_alert_complete(stack, alert_id, timeout_s=90.0):
         raise
 
 
+def single_shape_only(stack, why):
+    """Skips a test that is about the one Redis / one broker of the single
+    shape when the suite runs on QUAKECAST_TOPOLOGY=cluster."""
+    if stack.vars.get("QUAKECAST_TOPOLOGY", "single") != "single":
+        pytest.skip("single shape only: " + why)
+
+
 def print_unfinished_runs(stack, alert_id):
     """On a timeout: the run state of every segment run not done, to see why."""
     port = stack.vars["QUAKECAST_REDIS_PORT"]
 
     def redis(*args):
-        return subprocess.run(["redis-cli", "-p", port, *args], capture_output=True, text=True).stdout.split("\n")
-    for run in redis("LRANGE", "qc:alert:%s:runs" % alert_id, "0", "-1"):
+        return subprocess.run(["redis-cli", "-c", "-p", port, *args], capture_output=True, text=True).stdout.split("\n")
+    for run in redis("LRANGE", "qc:{alert}:%s:runs" % alert_id, "0", "-1"):
         if not run:
             continue
         seg, rev = run.rsplit(":", 1)

@@ -58,13 +58,23 @@ def doc(phone=None, **extra):
 
 def redis(stack, *args):
     port = stack.vars["QUAKECAST_REDIS_PORT"]
-    return subprocess.run(["redis-cli", "-p", port, *args], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(["redis-cli", "-c", "-p", port, *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def registry_counts(stack):
     """What a refused request must leave as it was."""
-    return {"subscribers": int(redis(stack, "HGET", "qc:stats", "subscribers") or 0),
-            "pending": len([k for k in redis(stack, "KEYS", "qc:pend:*").split("\n") if k])}
+    return {"subscribers": int(redis(stack, "HGET", "qc:{reg}:stats", "subscribers") or 0),
+            "pending": len(pending_keys(stack))}
+
+
+def pending_keys(stack):
+    """KEYS answers for its own node only: on a Redis Cluster, every node's."""
+    keys = set()
+    for port in (stack.vars.get("QUAKECAST_REDIS_PORTS") or stack.vars["QUAKECAST_REDIS_PORT"]).split():
+        out = subprocess.run(["redis-cli", "-p", port, "KEYS", "qc:{reg}:pend:*"], capture_output=True, text=True,
+                             check=True).stdout
+        keys.update(k for k in out.split("\n") if k)
+    return keys
 
 
 def code_from_twilio(providers, phone, after=None, timeout_s=20.0):

@@ -36,10 +36,10 @@ def test_lease_holders_never_exceed_max_workers(stack, sink):
         port = stack.vars["QUAKECAST_REDIS_PORT"]
 
         def redis(*args):
-            return subprocess.run(["redis-cli", "-p", port, *args], capture_output=True, text=True,
+            return subprocess.run(["redis-cli", "-c", "-p", port, *args], capture_output=True, text=True,
                                   check=True).stdout.split("\n")
         worst, refused, runs = 0, 0, 0
-        for run in redis("LRANGE", "qc:alert:%s:runs" % alert, "0", "-1"):
+        for run in redis("LRANGE", "qc:{alert}:%s:runs" % alert, "0", "-1"):
             if not run:
                 continue
             seg, rev = run.rsplit(":", 1)

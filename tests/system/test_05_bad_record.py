@@ -16,12 +16,12 @@ def index_key(sub_id):
     h = 2166136261
     for b in sub_id.encode():
         h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return "qc:idx:%d" % (h & 4095)
+    return "qc:{reg}:idx:%d" % (h & 4095)
 
 
 def redis(stack, *args, stdin=None):
     port = stack.vars["QUAKECAST_REDIS_PORT"]
-    return subprocess.run(["redis-cli", "-p", port, *args], input=stdin, check=True,
+    return subprocess.run(["redis-cli", "-c", "-p", port, *args], input=stdin, check=True,
                           capture_output=True).stdout.decode().strip()
 
 

@@ -5,13 +5,15 @@ import json
 import os
 import time
 
-from conftest import REPO, gen_subscribers, lib, wait_alert_complete, wait_until
+from conftest import REPO, gen_subscribers, lib, single_shape_only, wait_alert_complete, wait_until
 
 EVENT = os.path.join(REPO, "tests", "data", "events", "vrancea_1977.geojson")
 INFLIGHT_BOUND = 1024
 
 
 def test_kafka_restart_mid_alert(stack, sink):
+    single_shape_only(stack, "restarts the one broker (the cluster's analogue, a broker killed mid-alert, "
+                      "is test_41)")
     lines = gen_subscribers(12000, sink, seed=71, prefix="kfk-")
     lib.import_subscribers(stack.api, stack.token, lines)
     subs = lib.parse_subscribers(lines)

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from conftest import BUILD, REPO, gen_subscribers, lib, wait_alert_complete, wait_until
+from conftest import BUILD, REPO, gen_subscribers, lib, single_shape_only, wait_alert_complete, wait_until
 
 EVENT = os.path.join(REPO, "tests", "data", "events", "vrancea_1977.geojson")
 LEASE_S = 3.0
@@ -73,6 +73,8 @@ def free_port():
 
 
 def test_slow_redis_link(stack, sink, tmp_path):
+    single_shape_only(stack, "its delaying proxy speaks to one Redis, and the cluster client would follow "
+                      "the nodes' own addresses around it")
     proxy = SlowProxy(int(stack.vars["QUAKECAST_REDIS_PORT"]))
     port = free_port()
     env = dict(stack.env, QUAKECAST_KAFKA_BOOTSTRAP=stack.bootstrap,

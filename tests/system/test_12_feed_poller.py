@@ -82,10 +82,10 @@ def test_polled_feed_alerts_once_per_report(stack, sink, tmp_path):
     log = open(str(tmp_path / "processor-poll.log"), "w")
     proc = subprocess.Popen([os.path.join(BUILD, "processor", "quakecast-processor")], env=env, stdout=log,
                             stderr=log)
-    redis = ["redis-cli", "-p", stack.vars["QUAKECAST_REDIS_PORT"]]
+    redis = ["redis-cli", "-c", "-p", stack.vars["QUAKECAST_REDIS_PORT"]]
 
     def alert_of(code):
-        out = subprocess.run(redis + ["HGET", "qc:ev:us:us" + code, "alert"], capture_output=True, text=True)
+        out = subprocess.run(redis + ["HGET", "qc:{alert}:ev:us:us" + code, "alert"], capture_output=True, text=True)
         return out.stdout.strip() or None
     try:
         alert1 = wait_until(lambda: alert_of("p1" + tag), 60, 0.2, "the polled event to be decided")

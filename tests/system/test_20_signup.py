@@ -25,7 +25,7 @@ def test_sms_signup_verify_manage_leave(stack, providers):
     st, _ = call(stack, "GET", "/v1/subscribers/" + sid, token=stack.token)
     assert st == 404
     assert registry_counts(stack)["subscribers"] == before["subscribers"]
-    ttl = int(redis(stack, "TTL", "qc:pend:" + sid))
+    ttl = int(redis(stack, "TTL", "qc:{reg}:pend:" + sid))
     assert 0 < ttl <= 600
 
     code, _ = code_from_twilio(providers, phone)
@@ -37,9 +37,9 @@ def test_sms_signup_verify_manage_leave(stack, providers):
     token = v["token"]
     assert token.startswith("qcs_") and v["status"] == "active"
     # The token is stored hashed, never in clear.
-    stored = redis(stack, "HGET", "qc:subm:" + sid, "tok")
+    stored = redis(stack, "HGET", "qc:{reg}:subm:" + sid, "tok")
     assert len(stored) == 64 and token not in stored
-    assert redis(stack, "EXISTS", "qc:pend:" + sid) == "0"
+    assert redis(stack, "EXISTS", "qc:{reg}:pend:" + sid) == "0"
     # A code works once.
     st, _ = call(stack, "POST", "/v1/subscribers/%s/verify" % sid, {"code": code}, ip=ip)
     assert st == 404
@@ -64,7 +64,7 @@ def test_sms_signup_verify_manage_leave(stack, providers):
     # Erased from every structure.
     st, _ = call(stack, "GET", "/v1/subscribers/" + sid, token=stack.token)
     assert st == 404
-    assert redis(stack, "EXISTS", "qc:subm:" + sid) == "0"
+    assert redis(stack, "EXISTS", "qc:{reg}:subm:" + sid) == "0"
     st, found = call(stack, "GET", "/v1/subscribers?phone=" + phone.replace("+", "%2B"), token=stack.token)
     assert found["items"] == []
     assert registry_counts(stack)["subscribers"] == before["subscribers"]
@@ -124,7 +124,7 @@ def test_code_expires(stack, providers):
     st, body = call(stack, "POST", "/v1/subscribers", doc(phone))
     code, _ = code_from_twilio(providers, phone)
     # Time passes: the pending sign-up's TTL runs out.
-    redis(stack, "PEXPIRE", "qc:pend:" + body["id"], "1")
+    redis(stack, "PEXPIRE", "qc:{reg}:pend:" + body["id"], "1")
     import time
     time.sleep(0.05)
     st, err = call(stack, "POST", "/v1/subscribers/%s/verify" % body["id"], {"code": code})

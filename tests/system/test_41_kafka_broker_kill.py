@@ -2,9 +2,9 @@
 mid-alert, on three brokers (issue 16, E, its Kafka half): the processor
 and two dispatchers run on the stack's kafka-cluster shape (three KRaft
 nodes, topics at three replicas and min.insync.replicas=2, idempotent
-producers with acks=all; one Redis, since the binaries cannot use a Redis
-Cluster yet). The broker is not restarted: the alert must complete on the
-other two, nobody missed. QUAKECAST_TEST_BROKER_KILL_SUBSCRIBERS sets the
+producers with acks=all; one Redis, so that only Kafka fails over here;
+test_42 is the Redis Cluster's half). The broker is not restarted: the
+alert must complete on the other two, nobody missed. QUAKECAST_TEST_BROKER_KILL_SUBSCRIBERS sets the
 size (default 100,000). Own stack on QUAKECAST_TEST_PORT_BASE + 100;
 release pass of tests/run only (QUAKECAST_TEST_CLUSTER_SHAPE)."""
 

@@ -192,7 +192,7 @@ def test_acl_refusals(astack):
         ("dispatcher", "DEL", "qc:epoch"), ("dispatcher", "PUBLISH", "qc:decisions", "x"),
         ("dispatcher", "SUBSCRIBE", "qc:decisions"), ("dispatcher", "MIGRATE", "127.0.0.1", "1", "qc:epoch", "0", "10"),
         # keys outside the patterns (the command itself is allowed)
-        ("dispatcher", "HGETALL", "qc:alert:x"), ("dispatcher", "GET", "qc:pend:x"), ("dispatcher", "LINDEX", "qc:idx:1", "0"),
+        ("dispatcher", "HGETALL", "qc:{alert}:x"), ("dispatcher", "GET", "qc:{reg}:pend:x"), ("dispatcher", "LINDEX", "qc:{reg}:idx:1", "0"),
         ("processor", "SET", "qc:epoch", "1"), ("processor", "GET", "qc:rate:sms"), ("processor", "GET", "other:key"),
         # read-only for the processor
         ("processor", "ZADD", "qc:dispatchers", "1", "x"),

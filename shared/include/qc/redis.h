@@ -42,6 +42,7 @@ typedef enum qc_script {
     QC_SCRIPT_SUB_FETCH,
     QC_SCRIPT_SUB_LIST,
     QC_SCRIPT_SUB_PHONE,
+    QC_SCRIPT_SEG_OP,       /* internal: a record step of a registry script on a cluster */
     QC_SCRIPT_COUNT_
 } qc_script_t;
 
@@ -51,9 +52,11 @@ typedef enum qc_script {
  *  errstr set if the URL is invalid.
  *  "redis-cluster://host:port[,host:port...]" (seed nodes) talks to a Redis
  *  Cluster instead (qc/rcluster.h): every command and script is routed by
- *  its first key, up means a complete slot map, run_id is "". Not yet for
- *  the binaries: several registry scripts touch keys of many slots
- *  (docs/ARCHITECTURE.md, "the plan for issue 16 step D"). */
+ *  its first key, up means a complete slot map, run_id is "". Scripts that
+ *  declare no keys are the registry's and go to its slot (tag {reg}); the
+ *  record reads and writes of the registry scripts follow them, each on its
+ *  segment's slot, and the callback gets the reply once all are done
+ *  (docs/ARCHITECTURE.md, "Redis Cluster"). */
 qc_redis_t *qc_redis_new(struct event_base *base, const char *url,
                          const qc_redis_auth_t *auth, qc_redis_state_cb state_cb, void *opaque,
                          char *errstr, size_t errstr_size);
@@ -73,7 +76,9 @@ int qc_redis_cmd(qc_redis_t *r, qc_redis_cb cb, void *opaque, const char *fmt, .
 /** SUBSCRIBE to @p channel on a connection used for nothing else; @p cb
  *  gets every reply (["subscribe",...], ["message", channel, payload]) and a
  *  NULL when the connection drops (subscribe again from the state callback).
- *  QC_ERR_UNSUPPORTED on a cluster URL (not built yet). */
+ *  On a cluster URL the subscriptions share one more connection, to the
+ *  primary of the channel's slot; when it drops, the state callback is
+ *  called down then up once the slot map is complete again. */
 int qc_redis_subscribe(qc_redis_t *r, const char *channel, qc_redis_cb cb, void *opaque);
 
 /** EVALSHA of @p script with @p nkeys keys followed by arguments (argv holds

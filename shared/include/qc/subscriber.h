@@ -104,7 +104,7 @@ int qc_area_topic(const char *prefix, double lat, double lon, int band, char *ou
 /** A prefix qc_area_topic() accepts: a letter, then up to 11 letters, digits or '_'. */
 bool qc_area_prefix_valid(const char *prefix);
 
-/** The index bucket of a subscriber id ("qc:idx:<b>"). */
+/** The index bucket of a subscriber id ("qc:{reg}:idx:<b>"). */
 void qc_sub_index_key(const char *id, char *out, size_t outsz);
 
 #endif
