@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import (BUILD, PORT_BASE, SANITIZER_RE, STACK, Stack, gen_subscribers, lib, wait_alert_complete,
+from conftest import (BUILD, redis_cli, PORT_BASE, SANITIZER_RE, STACK, Stack, gen_subscribers, lib, wait_alert_complete,
                       wait_until)
 
 EVENT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -84,16 +84,17 @@ def cstack(tmp_path_factory):
             pytest.fail("sanitizer reports in the cluster stack's logs:\n" + "\n".join(reports))
 
 
+VARS = {}  # the cluster stack's `stack env` (its links are authenticated)
+
+
 def cli(port, *args):
-    return subprocess.run(["redis-cli", "-c", "-p", str(port), *args], capture_output=True, text=True,
-                          timeout=30).stdout
+    return redis_cli(VARS, port, "-c", *args, timeout=30) + "\n"
 
 
 def primaries(port):
     """slot ranges -> primary port, from CLUSTER SLOTS (redis-cli's plain
     output: start, end, then per node host, port, id)."""
-    out = subprocess.run(["redis-cli", "-p", str(port), "--json", "CLUSTER", "SLOTS"], capture_output=True,
-                         text=True, timeout=30).stdout
+    out = redis_cli(VARS, port, "--json", "CLUSTER", "SLOTS", timeout=30)
     return [(r[0], r[1], r[2][1]) for r in json.loads(out)]
 
 
@@ -107,6 +108,7 @@ def node_roles(port):
 
 def test_redis_primary_kill_mid_alert(cstack, sink):
     n = int(os.environ.get("QUAKECAST_TEST_REDIS_KILL_SUBSCRIBERS", "100000"))
+    VARS.update(cstack.vars)
     ports = [int(p) for p in cstack.vars["QUAKECAST_REDIS_PORTS"].split()]
     name_of = {p: "redis-%d" % (i + 1) for i, p in enumerate(ports)}
     t_imp = time.monotonic()
