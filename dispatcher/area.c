@@ -191,15 +191,26 @@ static void on_sent(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, const
 }
 
 /* The cell's strongest predicted intensity, and when the S wave reaches
- * its nearest point (wall clock ms): the figures of the area's message. */
+ * its nearest point (wall clock ms): the figures of the area's message.
+ * The intensity is the largest of the model at the cell's nearest point to
+ * the epicentre and on a 5 x 5 grid over it (corners included): what a
+ * person there can feel, without the planner's safety margin
+ * (qc_ipe_cell_max(), which decides whether a cell is worth a job). */
 static void area_figures(area_t *e, double lat, double lon)
 {
     const qc_msg_job_t *m = &e->job;
     double lat0 = floor(lat / QC_CELL_DEG) * QC_CELL_DEG, lon0 = floor(lon / QC_CELL_DEG) * QC_CELL_DEG;
     qc_quake_t q = { .model = (qc_ipe_model_t)m->model, .lat = m->lat, .lon = m->lon,
                      .depth_km = m->depth_km > 0 ? m->depth_km : 0, .mag = m->mag };
-    e->mmi = qc_ipe_cell_max(&q, lat0, lon0, QC_CELL_DEG);
     double nlat = fmin(fmax(m->lat, lat0), lat0 + QC_CELL_DEG), nlon = fmin(fmax(m->lon, lon0), lon0 + QC_CELL_DEG);
+    double best = qc_ipe_at(&q, nlat, nlon);
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++) {
+            double v = qc_ipe_at(&q, lat0 + QC_CELL_DEG * i / 4.0, lon0 + QC_CELL_DEG * j / 4.0);
+            if (v > best)
+                best = v;
+        }
+    e->mmi = best;
     double s = qc_ttime_s(m->depth_km, qc_geo_distance_km(m->lat, m->lon, nlat, nlon));
     e->s_at_ms = m->origin_ms + (isfinite(s) ? (int64_t)(s * 1000.0) : 0);
 }
