@@ -300,10 +300,11 @@ static void sweep(qc_areas_t *a, size_t i, int64_t now)
     }
 }
 
-/* The area of (@p job, @p ch, @p route), made and claimed on first use;
- * NULL when out of memory. (@p lat, @p lon): a place in its cell. */
-static area_t *area_get(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *route, double lat, double lon)
+int qc_area_join(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *route, const qc_subscriber_t *sub,
+                 qc_rl_node_t *node)
 {
+    if (a->stopping)
+        return QC_AREA_ABANDON;
     char key[160];
     snprintf(key, sizeof key, "qc:area:{%s}:%d:%d:%s:%s", job->alert_id, job->rev, (int)job->kind,
              qc_channel_name((qc_channel_t)ch), route);
@@ -316,7 +317,7 @@ static area_t *area_get(qc_areas_t *a, const qc_msg_job_t *job, int ch, const ch
     if (!e) {
         e = calloc(1, sizeof *e);
         if (!e)
-            return NULL;
+            return QC_AREA_PERSONAL;
         e->a = a;
         e->ch = ch;
         e->node.kind = AREA_NODE_KIND;
@@ -324,24 +325,13 @@ static area_t *area_get(qc_areas_t *a, const qc_msg_job_t *job, int ch, const ch
         snprintf(e->route, sizeof e->route, "%s", route);
         e->job = *job;
         e->timer = evtimer_new(a->d->base, on_timer, e);
-        area_figures(e, lat, lon);
+        area_figures(e, sub->lat, sub->lon);
         e->next = a->b[i];
         a->b[i] = e;
         e->st = ST_CLAIMING;
         area_claim(e);
     }
     e->seen_ms = now;
-    return e;
-}
-
-int qc_area_join(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *route, const qc_subscriber_t *sub,
-                 qc_rl_node_t *node)
-{
-    if (a->stopping)
-        return QC_AREA_ABANDON;
-    area_t *e = area_get(a, job, ch, route, sub->lat, sub->lon);
-    if (!e)
-        return QC_AREA_PERSONAL;
     if (e->st == ST_SENT)
         return QC_AREA_REACHED;
     if (e->st == ST_FAILED)
@@ -349,27 +339,6 @@ int qc_area_join(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *rou
     node->next = e->waiters;
     e->waiters = node;
     return -1;
-}
-
-void qc_area_job(qc_areas_t *a, const qc_msg_job_t *job)
-{
-    double lat0, lon0;
-    if (a->stopping || job->kind != QC_JOB_ALERT || job->rev != 0 || job->slow || !job->cell[0] ||
-        qc_cell_parse(job->cell, strlen(job->cell), &lat0, &lon0))
-        return;
-    /* a place inside the cell: its centre */
-    double lat = lat0 + QC_CELL_DEG / 2, lon = lon0 + QC_CELL_DEG / 2;
-    qc_subscriber_t probe = { .lat = lat, .lon = lon, .channels = (1u << QC_CH_PUSH) | (1u << QC_CH_TELEGRAM),
-                              .area = (1u << QC_CH_PUSH) | (1u << QC_CH_TELEGRAM) };
-    area_t figures = { .job = *job };
-    area_figures(&figures, lat, lon);
-    for (int ch = 0; ch < QC_CH_COUNT_; ch++)
-        for (int band = 1; band <= 10 && qc_ipe_reaches(figures.mmi, band); band++) {
-            char route[64];
-            probe.min_mmi = band;
-            if (qc_area_route(a->d, ch, &probe, route, sizeof route) && !area_get(a, job, ch, route, lat, lon))
-                return; /* out of memory: the people ask for their areas themselves */
-        }
 }
 
 void qc_areas_stop(qc_areas_t *a)

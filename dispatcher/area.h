@@ -43,15 +43,6 @@ bool qc_area_route(const qc_disp_t *d, int ch, const qc_subscriber_t *sub, char 
 int qc_area_join(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *route, const qc_subscriber_t *sub,
                  qc_rl_node_t *node);
 
-/** A job of a new alert (revision 0) arrived: the areas of its segment's
- *  cell, every threshold the cell can reach, on every channel with area
- *  broadcasts, are claimed and sent now, before any chunk is read, so the
- *  people listening there are warned within the first second rather than
- *  when their chunk's turn comes (and devices that listen without being
- *  registered are warned too). Updates and cancellations go only to the
- *  areas of people they concern (qc_area_join()). */
-void qc_area_job(qc_areas_t *a, const qc_msg_job_t *job);
-
 /** The rate limiter handed back a node; true if it is one of the areas'
  *  (then it has been taken care of). */
 bool qc_area_ready(qc_areas_t *a, qc_rl_node_t *node);

@@ -119,13 +119,7 @@ static void on_linkcheck(evutil_socket_t fd, short what, void *arg)
 
 /* qc_job_hooks_t: what the jobs tell the loop */
 static void hook_link_slow(void *user) { disp_degraded(user); }
-static void hook_arrived(void *user, const qc_msg_job_t *msg)
-{
-    qc_disp_t *d = user;
-    qc_bcast_job(d, msg);
-    if (d->areas)
-        qc_area_job(d->areas, msg);
-}
+static void hook_arrived(void *user, const qc_msg_job_t *msg) { qc_bcast_job(user, msg); }
 
 static double g_degraded(void *o) { return ((qc_disp_t *)o)->degraded ? 1 : 0; }
 

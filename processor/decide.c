@@ -27,7 +27,6 @@ typedef struct target {
     double dist_km;
     int64_t due_ms; /* the S wave reaches the cell's nearest point */
     bool slow;      /* its people are reached through a quota-bound channel first */
-    char cell[24];  /* its cell, without the group's "/q" */
     long total;
     long maxw;
     decide_t *d;
@@ -164,7 +163,6 @@ static void produce_jobs(decide_t *d)
         snprintf(job.seg, sizeof job.seg, "%s", t->seg);
         job.due_ms = t->due_ms;
         job.slow = t->slow;
-        snprintf(job.cell, sizeof job.cell, "%s", t->cell);
         for (long s = 0; s < t->maxw; s++) {
             job.slot = (int)s;
             msgpack_sbuffer_clear(&sb);
@@ -528,7 +526,6 @@ static void on_segcat(redisReply *r, void *opaque)
         target_t *t = &d->targets[d->ntargets++];
         snprintf(t->seg, sizeof t->seg, "%s", seg);
         t->slow = qc_seg_group_slow(cat, (size_t)(bar - cat));
-        snprintf(t->cell, sizeof t->cell, "%.*s", (int)(bar - cat - (t->slow ? 2 : 0)), cat);
         t->dist_km = dist;
         double s = qc_ttime_s(d->quake.depth_km, dist);
         t->due_ms = d->m.ev.origin_ms + (isfinite(s) ? (int64_t)(s * 1000.0) : 0);

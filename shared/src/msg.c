@@ -214,7 +214,7 @@ int qc_msg_job_pack(const qc_msg_job_t *m, msgpack_sbuffer *buf)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 20);
+    msgpack_pack_map(&pk, 19);
     kv_int(&pk, "v", QC_MSG_VERSION);
     kv_str(&pk, "a", m->alert_id);
     kv_int(&pk, "r", m->rev);
@@ -237,7 +237,6 @@ int qc_msg_job_pack(const qc_msg_job_t *m, msgpack_sbuffer *buf)
     kv_int(&pk, "is", m->issued_ms);
     kv_int(&pk, "due", m->due_ms);
     kv_int(&pk, "q", m->slow ? 1 : 0);
-    kv_str(&pk, "c", m->cell);
     kv_str(&pk, "place", m->place);
     return 0;
 }
@@ -264,7 +263,6 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
         get_int(&r, "ot", &out->origin_ms, true) || get_int(&r, "dl", &out->deadline_ms, false) ||
         get_int(&r, "is", &out->issued_ms, false) || get_int(&r, "due", &out->due_ms, false) ||
         get_int(&r, "q", &slow, false) || slow < 0 || slow > 1 ||
-        get_str(&r, "c", out->cell, sizeof out->cell, false) ||
         get_str(&r, "place", out->place, sizeof out->place, false) || slot < 0 || slot > 1000000 ||
         kind < 0 || kind > QC_JOB_CANCEL || !out->alert_id[0] || !out->seg[0] ||
         !isfinite(out->lat) || !isfinite(out->lon) || !isfinite(out->mag) || !isfinite(out->depth_km)) {

@@ -122,18 +122,11 @@ def test_one_message_per_area_instead_of_one_each(stack, providers):
     assert abs(float(data["mmi"]) - cell_max) <= 0.1, (data["mmi"], cell_max)
     assert float(data["mmi"]) >= 6.5  # 1977: Bucharest VII
     assert data["intensity_model"] == "VACAREANU2015+WGRW12"
-    # A new alert's areas go out as its jobs arrive, for every threshold the
-    # cell can reach, listened to by our people or not (apps may listen
-    # without registering): Bucharest's topics from I up to its intensity.
-    mmi = float(data["mmi"])
-    for band in range(1, 11):
-        topic = areas(stack, *BUCHAREST, band)["push"]["topic"]
-        assert fcm.get("topic:" + topic, 0) == (1 if mmi >= band - 0.5 else 0), (band, mmi, fcm.get("topic:" + topic))
     assert 0 < int(data["seconds_to_shaking"]) < 60, data
     st = lib.alert_status(stack.api, stack.token, alert)
     reached = sum(stack.metric(u, "quakecast_area_reached_total") for u in stack.dispatcher_urls()) - reached0
     assert reached == 25 + 8, reached
     # everyone was counted warned: the area's listeners with their areas
     assert st["notified"] >= 25 + 8 + 10 + 5, st
-    print("areas: the topic/channel messages reached %d people; %d personal pushes (%d after a refused topic)"
+    print("areas: 3 topic/channel messages reached %d people; %d personal pushes (%d after a refused topic)"
           % (reached, len(refused) + len(personal_tokens), len(refused)))

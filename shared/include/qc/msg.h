@@ -47,7 +47,6 @@ typedef struct qc_msg_job {
     int64_t deadline_ms;  /**< wall clock: after this, a warning is noise */
     int64_t issued_ms;    /**< wall clock when planned */
     int64_t due_ms;       /**< wall clock: the S wave reaches the segment's cell first; 0 unknown */
-    char cell[24];        /**< the segment's cell ("177:104"), "" unknown: area broadcasts start from it */
     bool slow;            /**< a segment of people reached through a quota-bound channel first
                                (qc_seg_group()): its chunks take a bounded share of the in-flight room */
     char place[128];
