@@ -132,13 +132,20 @@ def test_redis_primary_kill_mid_alert(cstack, sink):
     roles = node_roles(ports[0])
     assert roles[victim].endswith("master"), roles
 
-    with open(EVENT, "rb") as f:
-        t0, reply = lib.post_event(cstack.api, cstack.token, f.read())
-    alert = lib.alert_of(reply)["alert_id"]
-    wait_until(lambda: lib.sink_summary(sink, alert)["received"] > 2000, 60, 0.02, "hand-offs before the kill")
-    assert lib.sink_summary(sink, alert)["distinct"] < len(expected)
-    killed_at = time.monotonic()
-    cstack.run("kill", name_of[victim], "KILL")
+    # Every webhook answered 50 ms late: about 5,000 a second for both
+    # dispatchers, so the kill lands mid-alert however fast the machine is
+    # (an idle one finished the whole alert between two polls).
+    lib.http_json("POST", sink + "/_sink/faults", {"delay_ms": 50})
+    try:
+        with open(EVENT, "rb") as f:
+            t0, reply = lib.post_event(cstack.api, cstack.token, f.read())
+        alert = lib.alert_of(reply)["alert_id"]
+        wait_until(lambda: lib.sink_summary(sink, alert)["received"] > 2000, 60, 0.02, "hand-offs before the kill")
+        assert lib.sink_summary(sink, alert)["distinct"] < len(expected)
+        killed_at = time.monotonic()
+        cstack.run("kill", name_of[victim], "KILL")
+    finally:
+        lib.http_json("DELETE", sink + "/_sink/faults")
 
     # its replica takes over its slots
     other = next(p for p in ports if p != victim)
