@@ -164,6 +164,24 @@ static void dead_letter(qc_chunk_t *c, size_t i, const char *sub_id, const char 
     set_bit(c, i); /* settled: a reclaim must not try again */
 }
 
+/* A person handed off (their own message or their area's): counted,
+ * timed, marked, settled. Handed off after their S wave it went out all
+ * the same, worded for shaking that has started, and counts as late. */
+static void handed_off(qc_item_t *it)
+{
+    qc_chunk_t *c = it->c;
+    int64_t now = qc_wall_ms();
+    c->notified++;
+    if (c->msg->kind != QC_JOB_CANCEL && now > it->due_ms)
+        qc_counter_add(c->d->m_sent_late, 1);
+    if (!c->first_ms || now < c->first_ms)
+        c->first_ms = now;
+    if (now > c->last_ms)
+        c->last_ms = now;
+    set_bit(c, it->i);
+    settle(it);
+}
+
 static void enqueue(qc_disp_t *d, qc_item_t *it)
 {
     it->q.next = NULL;
@@ -406,20 +424,9 @@ static void on_send_done(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, 
     qc_hist_observe(d->m_send_seconds, (double)(qc_mono_us() - x->started_us) / 1e6);
     const qc_msg_job_t *job = c->msg;
     if (o == QC_SEND_OK) {
-        int64_t now = qc_wall_ms();
-        c->notified++;
         qc_counter_add(d->m_sent, 1);
-        /* handed to the provider after the S wave reached the person: it
-         * went out all the same, worded for shaking that has started */
-        if (job->kind != QC_JOB_CANCEL && now > it->due_ms)
-            qc_counter_add(d->m_sent_late, 1);
         qc_counter_add(d->m_sent_by[it->channel], 1);
-        if (!c->first_ms || now < c->first_ms)
-            c->first_ms = now;
-        if (now > c->last_ms)
-            c->last_ms = now;
-        set_bit(c, it->i);
-        settle(it);
+        handed_off(it);
     } else if (o == QC_SEND_TRANSIENT && d->stopping) {
         c->abandoned++; /* no retry now: the chunk's next owner tries again */
         settle(it);
@@ -472,17 +479,8 @@ static void area_outcome(qc_item_t *it, qc_area_outcome_t o)
     qc_chunk_t *c = it->c;
     qc_disp_t *d = c->d;
     if (o == QC_AREA_REACHED) {
-        int64_t now = qc_wall_ms();
-        c->notified++;
         qc_counter_add(d->m_area_reached, 1);
-        if (c->msg->kind != QC_JOB_CANCEL && now > it->due_ms)
-            qc_counter_add(d->m_sent_late, 1);
-        if (!c->first_ms || now < c->first_ms)
-            c->first_ms = now;
-        if (now > c->last_ms)
-            c->last_ms = now;
-        set_bit(c, it->i);
-        settle(it);
+        handed_off(it);
     } else if (o == QC_AREA_PERSONAL && !d->stopping) {
         enqueue(d, it);
     } else {
