@@ -218,7 +218,7 @@ static void area_figures(area_t *e, double lat, double lon)
 static void area_send(area_t *e)
 {
     qc_disp_t *d = e->a->d;
-    if (d->rl[e->ch] && !e->node.has_token && !qc_rl_take(d->rl[e->ch], &e->node))
+    if (d->rl[e->ch] && !e->node.has_token && !qc_rl_take_urgent(d->rl[e->ch], &e->node))
         return; /* waits for a token: qc_area_ready() */
     e->node.has_token = 0;
     double seconds = (double)(e->s_at_ms - qc_wall_ms()) / 1000.0;

@@ -9,8 +9,11 @@
  *
  * Items that find no token wait here in arrival order (nearest first, as
  * they were queued) and go back, through ops.ready, to the front of the
- * caller's send queue when their tokens come. Nothing here calls up into
- * chunk.c or the loop (see ratelimit.h). */
+ * caller's send queue when their tokens come. An urgent item (an area's
+ * message: one token for a whole cell) waits in a line of its own that is
+ * served first: behind a minute of personal Telegram messages, a channel
+ * post would reach its people after their shaking. Nothing here calls up
+ * into chunk.c or the loop (see ratelimit.h). */
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@ struct qc_rl {
     long tokens;            /* granted and not yet used */
     bool fetching;          /* a rate_take is on its way */
     qc_rl_node_t *head, *tail; /* waiting for a token (borrowed) */
+    qc_rl_node_t *uhead, *utail; /* urgent ones, served before head */
     size_t nwait;
     struct event *timer;    /* next ask, when Redis said "not before" */
 };
@@ -39,11 +43,13 @@ static void release_waiting(qc_rl_t *rl)
     /* Hand back as many waiting items as there are tokens, each holding
      * its token, on its way to the provider. */
     qc_rl_node_t *head = NULL, *tail = NULL;
-    while (rl->head && rl->tokens > 0) {
-        qc_rl_node_t *it = rl->head;
-        rl->head = it->next;
-        if (!rl->head)
-            rl->tail = NULL;
+    while ((rl->uhead || rl->head) && rl->tokens > 0) {
+        qc_rl_node_t **h = rl->uhead ? &rl->uhead : &rl->head;
+        qc_rl_node_t **t = rl->uhead ? &rl->utail : &rl->tail;
+        qc_rl_node_t *it = *h;
+        *h = it->next;
+        if (!*h)
+            *t = NULL;
         rl->nwait--;
         rl->tokens--;
         it->has_token = 1;
@@ -165,35 +171,49 @@ void qc_rl_destroy(qc_rl_t *rl)
     free(rl);
 }
 
-bool qc_rl_take(qc_rl_t *rl, qc_rl_node_t *it)
+static bool take(qc_rl_t *rl, qc_rl_node_t *it, bool urgent)
 {
     if (it->has_token) {
         it->has_token = 0;
         return true;
     }
-    /* Items already waiting go first: a newcomer does not jump the line. */
-    if (rl->tokens > 0 && !rl->head) {
+    /* Items already waiting go first: a newcomer does not jump its line. */
+    if (rl->tokens > 0 && !rl->uhead && (urgent || !rl->head)) {
         rl->tokens--;
         return true;
     }
+    qc_rl_node_t **h = urgent ? &rl->uhead : &rl->head, **t = urgent ? &rl->utail : &rl->tail;
     it->next = NULL;
-    if (rl->tail)
-        rl->tail->next = it;
+    if (*t)
+        (*t)->next = it;
     else
-        rl->head = it;
-    rl->tail = it;
+        *h = it;
+    *t = it;
     rl->nwait++;
     if (!evtimer_pending(rl->timer, NULL))
         fetch(rl);
     return false;
 }
 
+bool qc_rl_take(qc_rl_t *rl, qc_rl_node_t *it)
+{
+    return take(rl, it, false);
+}
+
+bool qc_rl_take_urgent(qc_rl_t *rl, qc_rl_node_t *it)
+{
+    return take(rl, it, true);
+}
+
 void qc_rl_drain(qc_rl_t *rl)
 {
-    if (!rl || !rl->head)
+    if (!rl || (!rl->head && !rl->uhead))
         return;
-    qc_rl_node_t *head = rl->head, *tail = rl->tail;
-    rl->head = rl->tail = NULL;
+    /* one list, urgent ones first */
+    qc_rl_node_t *head = rl->uhead ? rl->uhead : rl->head, *tail = rl->tail ? rl->tail : rl->utail;
+    if (rl->uhead)
+        rl->utail->next = rl->head;
+    rl->head = rl->tail = rl->uhead = rl->utail = NULL;
     rl->nwait = 0;
     rl->ops.ready(rl->ops.user, head, tail);
 }

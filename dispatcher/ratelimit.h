@@ -50,6 +50,9 @@ bool qc_rl_take(qc_rl_t *rl, qc_rl_node_t *n);
 /** The bucket's answer to ops.ask: @p granted tokens (< 0: no answer, ask
  *  again in 200 ms); when 0, @p retry_us says when to ask again. */
 void qc_rl_answer(qc_rl_t *rl, long granted, long retry_us);
+/** qc_rl_take() for a message that reaches many people at once (an
+ *  area's): it waits in a line served before the ordinary one. */
+bool qc_rl_take_urgent(qc_rl_t *rl, qc_rl_node_t *n);
 /** Hands every waiting node back through ops.ready at once, without a
  *  token (the dispatcher is stopping: the caller gives them up). */
 void qc_rl_drain(qc_rl_t *rl);

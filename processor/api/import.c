@@ -100,7 +100,7 @@ static void import_line(import_t *im, long lineno, const char *s, size_t len, co
     }
     char idxk[32], cell[32], size[16], minmmi[8];
     qc_sub_index_key(sub.id, idxk, sizeof idxk);
-    qc_seg_group(&sub, im->p->conf.telegram_area_prefix[0] != '\0', cell, sizeof cell);
+    qc_seg_group(&sub, cell, sizeof cell);
     snprintf(size, sizeof size, "%ld", im->p->sizing.segment_size);
     snprintf(minmmi, sizeof minmmi, "%d", sub.min_mmi);
     const char *argv[] = { idxk, sub.id, sb.data, cell, size, minmmi };

@@ -281,7 +281,7 @@ void qc_api_signup(qc_proc_t *p, struct evhttp_request *req)
         return;
     }
     snprintf(pend_key, sizeof pend_key, "qc:{reg}:pend:%s", su->sub.id);
-    qc_seg_group(&su->sub, p->conf.telegram_area_prefix[0] != '\0', cell, sizeof cell);
+    qc_seg_group(&su->sub, cell, sizeof cell);
     snprintf(mmi, sizeof mmi, "%d", su->sub.min_mmi);
     snprintf(ttl, sizeof ttl, "%ld", p->conf.verify_ttl_s);
     snprintf(window, sizeof window, "%ld", p->conf.limit_window_s);

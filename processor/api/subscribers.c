@@ -222,7 +222,7 @@ static void do_patch(one_t *o, const qc_subscriber_t *cur)
     }
     char idxk[32], cell[32], size[24], minmmi[8];
     qc_sub_index_key(next.id, idxk, sizeof idxk);
-    qc_seg_group(&next, p->conf.telegram_area_prefix[0] != '\0', cell, sizeof cell);
+    qc_seg_group(&next, cell, sizeof cell);
     snprintf(size, sizeof size, "%ld", p->sizing.segment_size);
     snprintf(minmmi, sizeof minmmi, "%d", next.min_mmi);
     const char *argv[] = { idxk, next.id, sb.data, cell, size, minmmi, o->old };

@@ -42,7 +42,7 @@ void qc_cell_of(double lat, double lon, char *out, size_t outsz)
     snprintf(out, outsz, "%ld:%ld", la, lo);
 }
 
-void qc_seg_group(const qc_subscriber_t *s, bool telegram_areas, char *out, size_t outsz)
+void qc_seg_group(const qc_subscriber_t *s, char *out, size_t outsz)
 {
     static const qc_channel_t order[] = { QC_CH_PUSH, QC_CH_WEBHOOK, QC_CH_NULL, QC_CH_TELEGRAM, QC_CH_SMS,
                                           QC_CH_EMAIL };
@@ -51,8 +51,11 @@ void qc_seg_group(const qc_subscriber_t *s, bool telegram_areas, char *out, size
         unsigned bit = 1u << order[k];
         if (!(s->channels & bit) || (s->dead & bit))
             continue;
-        slow = order[k] == QC_CH_SMS || order[k] == QC_CH_EMAIL ||
-               (order[k] == QC_CH_TELEGRAM && !(telegram_areas && (s->area & bit)));
+        /* Telegram even for those who listen to their area's channel: the
+         * channel posts share the bot's 30 a second with the personal
+         * messages, so their people wait on the quota too; in a push
+         * chunk they held every push person of it until their post went. */
+        slow = order[k] == QC_CH_SMS || order[k] == QC_CH_EMAIL || order[k] == QC_CH_TELEGRAM;
         break;
     }
     char cell[32];

@@ -315,19 +315,21 @@ static void test_cells(void)
     CHECK(qc_cell_parse("177:104/x", 9, &la, &lo) != 0);
     CHECK(qc_seg_group_slow("177:104/q", 9) && !qc_seg_group_slow("177:104", 7));
     qc_subscriber_t s = { .lat = 44.43, .lon = 26.10, .channels = (1u << QC_CH_SMS) | (1u << QC_CH_PUSH) };
-    qc_seg_group(&s, true, c, sizeof c);
+    qc_seg_group(&s, c, sizeof c);
     CHECK_STR(c, "177:104");               /* push first */
     s.dead = 1u << QC_CH_PUSH;
-    qc_seg_group(&s, true, c, sizeof c);
+    qc_seg_group(&s, c, sizeof c);
     CHECK_STR(c, "177:104/q");             /* push gone: SMS first */
     s = (qc_subscriber_t){ .lat = 44.43, .lon = 26.10, .channels = 1u << QC_CH_TELEGRAM };
-    qc_seg_group(&s, true, c, sizeof c);
+    qc_seg_group(&s, c, sizeof c);
     CHECK_STR(c, "177:104/q");
-    s.area = 1u << QC_CH_TELEGRAM;         /* their area's channel: one post */
-    qc_seg_group(&s, true, c, sizeof c);
-    CHECK_STR(c, "177:104");
-    qc_seg_group(&s, false, c, sizeof c);  /* unless area broadcasts are off */
+    s.area = 1u << QC_CH_TELEGRAM;         /* their area's channel: its posts share the bot's quota */
+    qc_seg_group(&s, c, sizeof c);
     CHECK_STR(c, "177:104/q");
+    s.area = 1u << QC_CH_PUSH;             /* an app on the area topic... */
+    s.channels |= 1u << QC_CH_PUSH;
+    qc_seg_group(&s, c, sizeof c);
+    CHECK_STR(c, "177:104");               /* ...is reached by push first */
 }
 
 /* Inputs tests/fuzz/fuzz_records.c found: a 2^32-element array claim

@@ -81,13 +81,12 @@ int qc_channel_from_name(const char *name);
 void qc_cell_of(double lat, double lon, char *out, size_t outsz);
 /** The segment group of a subscriber, the key their segment is chosen by:
  *  the cell, and "/q" after it when the first channel they are reached on
- *  is bound by a provider's quota (SMS, e-mail, a personal Telegram message:
- *  Telegram unless they listen to their area's channel and
- *  @p telegram_areas says area broadcasts are on). Keeping those people in
+ *  is bound by a provider's quota (SMS, e-mail, Telegram: its channel
+ *  posts as much as its personal messages). Keeping those people in
  *  segments of their own keeps a saturated provider from holding the chunks
  *  of everyone else: a chunk is marked done only when its last person was
  *  handed off. */
-void qc_seg_group(const qc_subscriber_t *s, bool telegram_areas, char *out, size_t outsz);
+void qc_seg_group(const qc_subscriber_t *s, char *out, size_t outsz);
 /** Whether a segment group (or a cell) names the quota-bound kind. */
 bool qc_seg_group_slow(const char *group, size_t len);
 /** Parses a cell name (or a segment group) back to the south-west corner.

@@ -148,6 +148,47 @@ static void test_burst_caps_the_question(void)
     event_base_free(base);
 }
 
+/* An area's message (one token for a whole cell) goes before personal
+ * messages that were waiting longer, and urgent ones keep their own order;
+ * a newcomer, urgent or not, does not take a spare token from them. */
+static void test_urgent_line_first(void)
+{
+    struct event_base *base = event_base_new();
+    stub_t s = { 0 };
+    qc_rl_t *rl = new_rl(base, &s, 10);
+    item_t p1 = { .id = 1 }, p2 = { .id = 2 }, u1 = { .id = 11 }, u2 = { .id = 12 };
+    CHECK(!qc_rl_take(rl, &p1.q));
+    CHECK(!qc_rl_take(rl, &p2.q));
+    CHECK(!qc_rl_take_urgent(rl, &u1.q));
+    CHECK(!qc_rl_take_urgent(rl, &u2.q));
+    CHECK_INT(qc_rl_waiting(rl), 4);
+    qc_rl_answer(rl, 3, 0);
+    CHECK_INT(s.nready, 3);
+    CHECK_INT(s.order[0], 11);
+    CHECK_INT(s.order[1], 12);
+    CHECK_INT(s.order[2], 1);
+    CHECK_INT(qc_rl_waiting(rl), 1);
+    /* p2 still waits: an urgent newcomer finds no spare token... */
+    item_t u3 = { .id = 13 };
+    CHECK(!qc_rl_take_urgent(rl, &u3.q));
+    qc_rl_answer(rl, 1, 0); /* ...and goes before p2 all the same */
+    CHECK_INT(s.order[3], 13);
+    qc_rl_answer(rl, 1, 0);
+    CHECK_INT(s.order[4], 2);
+    CHECK_INT(qc_rl_waiting(rl), 0);
+    /* Draining hands back both lines, urgent ones first. */
+    item_t p3 = { .id = 3 }, u4 = { .id = 14 };
+    CHECK(!qc_rl_take(rl, &p3.q));
+    CHECK(!qc_rl_take_urgent(rl, &u4.q));
+    qc_rl_drain(rl);
+    CHECK_INT(s.nready, 7);
+    CHECK_INT(s.order[5], 14);
+    CHECK_INT(s.order[6], 3);
+    CHECK_INT(qc_rl_waiting(rl), 0);
+    qc_rl_destroy(rl);
+    event_base_free(base);
+}
+
 static void test_needs_ready(void)
 {
     struct event_base *base = event_base_new();
@@ -160,4 +201,5 @@ static void test_needs_ready(void)
 }
 
 QC_TESTS(QC_CASE(test_waits_then_goes_in_order), QC_CASE(test_empty_bucket_asks_again_later),
-         QC_CASE(test_no_queue_jumping), QC_CASE(test_burst_caps_the_question), QC_CASE(test_needs_ready))
+         QC_CASE(test_no_queue_jumping), QC_CASE(test_burst_caps_the_question), QC_CASE(test_urgent_line_first),
+         QC_CASE(test_needs_ready))
