@@ -15,7 +15,18 @@
  * The message carries the area's own figures: the strongest intensity the
  * model predicts in the cell and the seconds until the S wave reaches the
  * cell's nearest point. It takes a token from the provider's shared rate
- * limiter like any personal message, so the quota stays exact. */
+ * limiter like any personal message, so the quota stays exact, but in the
+ * limiter's urgent line: one token reaches a whole cell.
+ *
+ * The plan: waiting for an area's first person to come up in a chunk
+ * would post the last cells only once every chunk before them was walked
+ * (tens of seconds at a million people). So the first dispatcher to see a
+ * job of a new alert (SET ...:plan NX) reads every route that has
+ * listeners (qc:{reg}:areas, kept by the registry's sub_store), keeps those
+ * whose cell the quake reaches at the route's threshold, and starts them
+ * all at once, earliest S wave first. The chunks' people then find their
+ * area sent or on its way. If that dispatcher dies, the chunks' own joins
+ * still post every area, as before. */
 #include <event2/event.h>
 #include <math.h>
 #include <stdio.h>
@@ -58,12 +69,23 @@ typedef struct area {
     struct event *timer;   /* retry or poll */
 } area_t;
 
+/* An alert revision this dispatcher has asked to plan (one each). */
+typedef struct plan {
+    struct plan *next;
+    qc_areas_t *a;
+    qc_msg_job_t job;
+    char key[160];
+    int64_t seen_ms;
+    bool busy;             /* a reply of ours is on its way: keep */
+} plan_t;
+
 struct qc_areas {
     qc_disp_t *d;
     qc_area_resolved_fn resolved;
     void *user;
     bool stopping;
     area_t *b[AREA_BUCKETS];
+    plan_t *plans;
 };
 
 static void area_claim(area_t *e);
@@ -93,6 +115,10 @@ void qc_areas_destroy(qc_areas_t *a)
             n = e->next;
             area_free(e);
         }
+    for (plan_t *p = a->plans, *n; p; p = n) {
+        n = p->next;
+        free(p); /* a reply still on its way finds Redis closed first (main.c) */
+    }
     free(a);
 }
 
@@ -196,9 +222,8 @@ static void on_sent(qc_send_t *s, qc_send_outcome_t o, long retry_after_s, const
  * the epicentre and on a 5 x 5 grid over it (corners included): what a
  * person there can feel, without the planner's safety margin
  * (qc_ipe_cell_max(), which decides whether a cell is worth a job). */
-static void area_figures(area_t *e, double lat, double lon)
+static void cell_figures(const qc_msg_job_t *m, double lat, double lon, double *mmi, int64_t *s_at_ms)
 {
-    const qc_msg_job_t *m = &e->job;
     double lat0 = floor(lat / QC_CELL_DEG) * QC_CELL_DEG, lon0 = floor(lon / QC_CELL_DEG) * QC_CELL_DEG;
     qc_quake_t q = { .model = (qc_ipe_model_t)m->model, .lat = m->lat, .lon = m->lon,
                      .depth_km = m->depth_km > 0 ? m->depth_km : 0, .mag = m->mag };
@@ -210,9 +235,9 @@ static void area_figures(area_t *e, double lat, double lon)
             if (v > best)
                 best = v;
         }
-    e->mmi = best;
+    *mmi = best;
     double s = qc_ttime_s(m->depth_km, qc_geo_distance_km(m->lat, m->lon, nlat, nlon));
-    e->s_at_ms = m->origin_ms + (isfinite(s) ? (int64_t)(s * 1000.0) : 0);
+    *s_at_ms = m->origin_ms + (isfinite(s) ? (int64_t)(s * 1000.0) : 0);
 }
 
 static void area_send(area_t *e)
@@ -300,11 +325,10 @@ static void sweep(qc_areas_t *a, size_t i, int64_t now)
     }
 }
 
-int qc_area_join(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *route, const qc_subscriber_t *sub,
-                 qc_rl_node_t *node)
+/* The area of @p route for @p job: found, or made and its claim started
+ * (its figures from the cell of @p lat, @p lon). NULL when out of memory. */
+static area_t *area_get(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *route, double lat, double lon)
 {
-    if (a->stopping)
-        return QC_AREA_ABANDON;
     char key[160];
     snprintf(key, sizeof key, "qc:area:{%s}:%d:%d:%s:%s", job->alert_id, job->rev, (int)job->kind,
              qc_channel_name((qc_channel_t)ch), route);
@@ -317,7 +341,7 @@ int qc_area_join(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *rou
     if (!e) {
         e = calloc(1, sizeof *e);
         if (!e)
-            return QC_AREA_PERSONAL;
+            return NULL;
         e->a = a;
         e->ch = ch;
         e->node.kind = AREA_NODE_KIND;
@@ -325,13 +349,24 @@ int qc_area_join(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *rou
         snprintf(e->route, sizeof e->route, "%s", route);
         e->job = *job;
         e->timer = evtimer_new(a->d->base, on_timer, e);
-        area_figures(e, sub->lat, sub->lon);
+        cell_figures(job, lat, lon, &e->mmi, &e->s_at_ms);
         e->next = a->b[i];
         a->b[i] = e;
         e->st = ST_CLAIMING;
         area_claim(e);
     }
     e->seen_ms = now;
+    return e;
+}
+
+int qc_area_join(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *route, const qc_subscriber_t *sub,
+                 qc_rl_node_t *node)
+{
+    if (a->stopping)
+        return QC_AREA_ABANDON;
+    area_t *e = area_get(a, job, ch, route, sub->lat, sub->lon);
+    if (!e)
+        return QC_AREA_PERSONAL;
     if (e->st == ST_SENT)
         return QC_AREA_REACHED;
     if (e->st == ST_FAILED)
@@ -339,6 +374,119 @@ int qc_area_join(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *rou
     node->next = e->waiters;
     e->waiters = node;
     return -1;
+}
+
+/* ---- the plan ---- */
+
+typedef struct cand {
+    int ch;
+    double lat, lon; /* the cell's centre */
+    int64_t s_at_ms;
+    char route[64];
+} cand_t;
+
+static int by_s_arrival(const void *x, const void *y)
+{
+    const cand_t *a = x, *b = y;
+    return a->s_at_ms < b->s_at_ms ? -1 : a->s_at_ms > b->s_at_ms;
+}
+
+/* One member of qc:{reg}:areas, "<p|t>|<lat index>:<lon index>|<band>"
+ * (sub_store in lib.lua), as a candidate if this dispatcher posts on that
+ * channel and the quake reaches the cell at the band. */
+static bool plan_member(const qc_areas_t *a, const qc_msg_job_t *job, const char *m, cand_t *out)
+{
+    long la, lo;
+    int band;
+    char kind;
+    if (sscanf(m, "%c|%ld:%ld|%d", &kind, &la, &lo, &band) != 4 || band < 1 || band > 10)
+        return false;
+    int ch = kind == 'p' ? QC_CH_PUSH : kind == 't' ? QC_CH_TELEGRAM : -1;
+    const qc_disp_t *d = a->d;
+    const char *prefix = ch == QC_CH_PUSH ? d->conf.push_area_prefix
+                         : ch == QC_CH_TELEGRAM ? d->conf.telegram_area_prefix : NULL;
+    if (!prefix || !prefix[0] || !d->drivers[ch] || !d->drivers[ch]->broadcast)
+        return false;
+    out->ch = ch;
+    out->lat = ((double)la + 0.5) * QC_CELL_DEG;
+    out->lon = ((double)lo + 0.5) * QC_CELL_DEG;
+    double mmi;
+    cell_figures(job, out->lat, out->lon, &mmi, &out->s_at_ms);
+    if (!qc_ipe_reaches(mmi, band))
+        return false; /* nobody in the cell can feel it at that threshold */
+    return qc_area_topic(prefix, out->lat, out->lon, band, out->route, sizeof out->route) == 0;
+}
+
+static void on_plan_routes(redisReply *r, void *opaque)
+{
+    plan_t *p = opaque;
+    qc_areas_t *a = p->a;
+    p->busy = false;
+    if (a->stopping)
+        return;
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        /* The chunks' own joins post every area all the same. */
+        qc_log(QC_LOG_WARN, "area_plan_failed", "alert_id", p->job.alert_id, "error",
+               r && r->type == REDIS_REPLY_ERROR ? r->str : "no reply", NULL);
+        return;
+    }
+    cand_t *c = r->elements ? calloc(r->elements, sizeof *c) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; c && i < r->elements; i++) {
+        const redisReply *m = r->element[i];
+        if (m->type == REDIS_REPLY_STRING && m->len < 64 && plan_member(a, &p->job, m->str, &c[n]))
+            n++;
+    }
+    qsort(c, n, sizeof *c, by_s_arrival);
+    for (size_t i = 0; i < n; i++)
+        area_get(a, &p->job, c[i].ch, c[i].route, c[i].lat, c[i].lon);
+    free(c);
+    char nb[24];
+    snprintf(nb, sizeof nb, "%zu", n);
+    qc_counter_add(a->d->m_area_planned, n);
+    qc_log(QC_LOG_INFO, "area_plan", "alert_id", p->job.alert_id, "areas", nb, NULL);
+}
+
+static void on_plan_claim(redisReply *r, void *opaque)
+{
+    plan_t *p = opaque;
+    p->busy = false;
+    if (p->a->stopping || !r || r->type != REDIS_REPLY_STATUS)
+        return; /* another dispatcher plans it, or Redis is away: the joins post */
+    p->busy = true;
+    if (qc_redis_cmd(p->a->d->redis, on_plan_routes, p, "SMEMBERS %s", QC_AREA_ROUTES_KEY))
+        p->busy = false;
+}
+
+void qc_areas_plan(qc_areas_t *a, const qc_msg_job_t *job)
+{
+    qc_disp_t *d = a->d;
+    if (a->stopping || job->kind != QC_JOB_ALERT || !(d->conf.push_area_prefix[0] || d->conf.telegram_area_prefix[0]))
+        return;
+    char key[160];
+    snprintf(key, sizeof key, "qc:area:{%s}:%d:%d:plan", job->alert_id, job->rev, (int)job->kind);
+    int64_t now = qc_mono_ms();
+    for (plan_t **pp = &a->plans; *pp;) {
+        plan_t *p = *pp;
+        if (!strcmp(p->key, key)) {
+            p->seen_ms = now;
+            return; /* asked already */
+        }
+        if (!p->busy && now - p->seen_ms > AREA_FORGET_MS) {
+            *pp = p->next;
+            free(p);
+            continue;
+        }
+        pp = &p->next;
+    }
+    plan_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return;
+    *p = (plan_t){ .next = a->plans, .a = a, .job = *job, .seen_ms = now, .busy = true };
+    snprintf(p->key, sizeof p->key, "%s", key);
+    a->plans = p;
+    if (qc_redis_cmd(d->redis, on_plan_claim, p, "SET %s %s NX PX %d", key, d->conf.instance, AREA_CLAIM_MS))
+        p->busy = false;
 }
 
 void qc_areas_stop(qc_areas_t *a)

@@ -47,6 +47,11 @@ int qc_area_join(qc_areas_t *a, const qc_msg_job_t *job, int ch, const char *rou
  *  (then it has been taken care of). */
 bool qc_area_ready(qc_areas_t *a, qc_rl_node_t *node);
 
+/** A job of @p job's alert arrived: the first dispatcher to ask for an
+ *  alert starts every area it reaches, earliest S wave first (area.c, "The
+ *  plan"). Cheap when asked again. */
+void qc_areas_plan(qc_areas_t *a, const qc_msg_job_t *job);
+
 /** Stopping: every parked node is answered QC_AREA_ABANDON; sends in
  *  flight finish. */
 void qc_areas_stop(qc_areas_t *a);

@@ -191,7 +191,7 @@ struct qc_disp {
     qc_series_t *m_sends_started, *m_handed_over, *m_leases_late, *m_handed_back, *m_records_handed_back;
     qc_series_t *m_fallbacks, *m_dead_marked, *m_rl_waits, *m_bcast_sent, *m_bcast_failed;
     qc_series_t *m_sent_late;   /* handed off after the person's S-wave arrival */
-    qc_series_t *m_area_sent, *m_area_failed, *m_area_reached;
+    qc_series_t *m_area_sent, *m_area_failed, *m_area_reached, *m_area_planned;
     qc_series_t *m_sent_by[QC_CH_COUNT_], *m_failed_by[QC_CH_COUNT_];
     qc_series_t *m_notices_sent, *m_notices_failed, *m_notices_bad;
 };

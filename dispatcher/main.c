@@ -119,7 +119,13 @@ static void on_linkcheck(evutil_socket_t fd, short what, void *arg)
 
 /* qc_job_hooks_t: what the jobs tell the loop */
 static void hook_link_slow(void *user) { disp_degraded(user); }
-static void hook_arrived(void *user, const qc_msg_job_t *msg) { qc_bcast_job(user, msg); }
+static void hook_arrived(void *user, const qc_msg_job_t *msg)
+{
+    qc_disp_t *d = user;
+    qc_bcast_job(d, msg);
+    if (d->areas)
+        qc_areas_plan(d->areas, msg);
+}
 
 static double g_degraded(void *o) { return ((qc_disp_t *)o)->degraded ? 1 : 0; }
 
@@ -259,6 +265,8 @@ static void register_metrics(qc_disp_t *d)
                                         "Area broadcasts (one push topic or Telegram channel message per alert, cell and threshold)");
     d->m_area_failed = qc_metrics_counter(m, "quakecast_area_broadcasts_total", "result=\"failed\"",
                                           "Area broadcasts (one push topic or Telegram channel message per alert, cell and threshold)");
+    d->m_area_planned = qc_metrics_counter(m, "quakecast_area_planned_total", NULL,
+                                           "Areas an alert reaches that this dispatcher started at once (the plan, area.c)");
     d->m_area_reached = qc_metrics_counter(m, "quakecast_area_reached_total", NULL,
                                            "People reached by their area's broadcast, who got no personal message on that channel");
     d->m_sent_late = qc_metrics_counter(m, "quakecast_sends_late_total", NULL,

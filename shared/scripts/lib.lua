@@ -158,6 +158,35 @@ local function rec_phone(rec)
   return nil
 end
 
+-- The area routes a packed record listens to ("area" on push or Telegram),
+-- as members of qc:{reg}:areas: "<p|t>|<lat index>:<lon index>|<band>",
+-- the cell as in the segment group (cell, without "/q") and the record's
+-- own threshold: qc_area_topic() in C names the same route. The area bits
+-- are the number after the channel fields and the webhook's extras
+-- (qc_subscriber_pack).
+local function rec_areas(rec, cell)
+  if not rec or rec == '' then return nil end
+  local ok, t = pcall(cmsgpack.unpack, rec)
+  if not ok or type(t) ~= 'table' or type(t[7]) ~= 'number' or type(t[6]) ~= 'number' then return nil end
+  local m = t[7] % 256
+  local i = 8
+  if bit.band(m, 1) ~= 0 then i = i + 2 end
+  local webhook = bit.band(m, 2) ~= 0
+  if webhook then i = i + 2 end
+  if bit.band(m, 4) ~= 0 then i = i + 1 end
+  if bit.band(m, 8) ~= 0 then i = i + 1 end
+  if bit.band(m, 16) ~= 0 then i = i + 1 end
+  if webhook and type(t[i]) == 'string' then i = i + 2 end
+  if type(t[i]) ~= 'number' then return nil end
+  local area = bit.band(t[i], bit.band(m, 5))
+  if area == 0 then return nil end
+  local base = string.gsub(cell, '/q$', '')
+  local out = {}
+  if bit.band(area, 1) ~= 0 then out[#out + 1] = 'p|' .. base .. '|' .. t[6] end
+  if bit.band(area, 4) ~= 0 then out[#out + 1] = 't|' .. base .. '|' .. t[6] end
+  return out
+end
+
 local function phone_key(phone)
   local h = 0
   for i = 1, #phone do h = (h * 31 + string.byte(phone, i)) % 4096 end
@@ -226,6 +255,8 @@ local function sub_store(idxk, id, rec, cell, maxsize, minmmi, expect)
     end
   end
   local newphone = rec_phone(rec)
+  local areas = rec_areas(rec, cell)
+  if areas then redis.call('SADD', 'qc:{reg}:areas', unpack(areas)) end
   local cur = redis.call('HGET', idxk, id)
   local created = 'created'
   if cur then

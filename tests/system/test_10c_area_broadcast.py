@@ -14,7 +14,7 @@ import os
 import time
 import urllib.parse
 
-from conftest import REPO, lib, wait_alert_complete, wait_until
+from conftest import REPO, lib, redis_cli, wait_alert_complete, wait_until
 
 import qc_ipe
 
@@ -25,6 +25,9 @@ EVENT = os.path.join(REPO, "tests", "data", "events", "vrancea_1977.geojson")
 BUCHAREST = (44.43, 26.10)
 PLOIESTI = (44.94, 26.02)
 BRAILA = (45.27, 27.96)
+# Cells with nobody in them: Galati (reached by the 1977 quake at IV), and
+# Cluj (about 330 km away: not reached at VII)
+GALATI_CELL, CLUJ_CELL = "181:112", "187:94"
 
 
 def areas(stack, lat, lon, mmi):
@@ -139,3 +142,43 @@ def test_one_message_per_area_instead_of_one_each(stack, providers):
     assert st["notified"] >= 25 + 8 + 10 + 5, st
     print("areas: 3 topic/channel messages reached %d people; %d personal pushes (%d after a refused topic)"
           % (reached, len(refused) + len(personal_tokens), len(refused)))
+    # the registry kept the routes its records listen to (what the plan reads)
+    routes = set(registry_routes(stack))
+    assert {"p|177:104|4", "p|177:104|5", "p|179:104|4", "t|181:111|4"} <= routes, routes
+    assert not [r for r in routes if r.startswith("p|177:104|") and r not in ("p|177:104|4", "p|177:104|5")]
+
+
+def registry_routes(stack, *cmd):
+    port = stack.vars["QUAKECAST_REDIS_PORT"]
+    return redis_cli(stack.vars, port, "-c", *(cmd or ("SMEMBERS", "qc:{reg}:areas"))).split()
+
+
+def test_plan_posts_every_reached_area_at_once(stack, providers):
+    """The area plan: the first dispatcher to see a new alert posts every
+    route with listeners that the quake reaches at the route's threshold,
+    from the registry's route set, without waiting for a chunk with one of
+    its people (here there is none: the routes alone are planted), and no
+    route it does not reach."""
+    providers.reset()
+    planted = ["p|%s|4" % GALATI_CELL, "t|%s|4" % GALATI_CELL, "p|%s|7" % CLUJ_CELL]
+    assert registry_routes(stack, "SADD", "qc:{reg}:areas", *planted)
+    planned0 = sum(stack.metric(u, "quakecast_area_planned_total") for u in stack.dispatcher_urls())
+    try:
+        with open(EVENT, "rb") as f:
+            _, reply = lib.post_event(stack.api, stack.token, f.read())
+        alert = lib.alert_of(reply)["alert_id"]
+        wait_alert_complete(stack, alert)
+        galati = (45.43, 28.05)
+        topic = areas(stack, *galati, 4)["push"]["topic"]
+        chan = areas(stack, *galati, 4)["telegram"]["channel"]
+        assert topic == "qc_N181_E112_i4" and chan == "@qctg_N181_E112_i4"
+        fcm = wait_until(lambda: (lambda r: r if "topic:" + topic in r else None)(providers.rows("fcm")),
+                         30, 0.2, "the planned Galati topic")
+        tg = wait_until(lambda: (lambda r: r if chan in r else None)(providers.rows("telegram")),
+                        30, 0.2, "the planned Galati channel")
+        assert fcm["topic:" + topic] == 1 and tg[chan] == 1, (fcm, tg)
+        assert "topic:qc_N187_E94_i7" not in fcm, fcm  # Cluj: not reached at VII
+        planned = sum(stack.metric(u, "quakecast_area_planned_total") for u in stack.dispatcher_urls()) - planned0
+        assert planned >= 2, planned
+    finally:
+        registry_routes(stack, "SREM", "qc:{reg}:areas", *planted)

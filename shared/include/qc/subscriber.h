@@ -78,6 +78,12 @@ int qc_channel_from_name(const char *name);
 /** The geographic cell a point belongs to ("la:lo" on a 0.25 degree grid),
  *  and the cell's bounds. */
 #define QC_CELL_DEG 0.25
+/** SET of the area routes that have listeners, "<p|t>|<lat>:<lon>|<band>"
+ *  (push or Telegram, the cell's grid indices, the threshold): added by the
+ *  registry (sub_store in shared/scripts/lib.lua) when a record listens
+ *  there, never removed (a route nobody listens to any more costs one
+ *  message per alert); read by the dispatchers' area plan. */
+#define QC_AREA_ROUTES_KEY "qc:{reg}:areas"
 void qc_cell_of(double lat, double lon, char *out, size_t outsz);
 /** The segment group of a subscriber, the key their segment is chosen by:
  *  the cell, and "/q" after it when the first channel they are reached on
