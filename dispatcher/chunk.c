@@ -66,6 +66,7 @@ struct qc_chunk {
     bool starting;        /* records still being walked: do not finish yet */
     bool held;            /* counted in d->held_records */
     bool slow;            /* and in d->held_slow */
+    int lane;             /* and in d->lane_chunks[lane] (-1: none) */
     bool finished;
 };
 
@@ -123,6 +124,8 @@ void qc_chunk_free(qc_chunk_t *c)
         if (c->slow) {
             c->d->held_slow -= (long)c->n;
             c->d->chunks_slow--;
+            if (c->lane >= 0)
+                c->d->lane_chunks[c->lane]--;
         }
     }
     for (size_t k = 0; k < c->nitems; k++)
@@ -539,9 +542,12 @@ qc_chunk_t *qc_chunk_start(qc_disp_t *d, const qc_chunk_owner_t *owner, const re
     }
     d->held_records += (long)c->n;
     c->slow = m->slow;
+    c->lane = m->slow && m->slow_ch >= 0 && m->slow_ch < QC_CH_COUNT_ ? m->slow_ch : -1;
     if (c->slow) {
         d->held_slow += (long)c->n;
         d->chunks_slow++;
+        if (c->lane >= 0)
+            d->lane_chunks[c->lane]++;
     }
     c->held = true;
     c->starting = true;

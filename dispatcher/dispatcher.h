@@ -170,7 +170,8 @@ struct qc_disp {
     long inflight;            /* sends started, not finished */
     long held_records;        /* records of claimed, not completed chunks */
     long held_slow;           /* of which in slow segments' chunks (msg.slow): at most a quarter */
-    long chunks_slow;         /* slow segments' chunks held: at most a quarter of QUAKECAST_MAX_JOBS */
+    long chunks_slow;         /* slow segments' chunks held: at most half of QUAKECAST_MAX_JOBS */
+    long lane_chunks[QC_CH_COUNT_]; /* of which in each provider's lane (msg.slow_ch): a quarter each */
     struct qc_sendq *sendq;  /* chunk.c: sends waiting for an in-flight slot, earliest deadline first */
     struct send_ctx *sending; /* chunk.c: sends in flight (freed at exit if never answered) */
     const struct qc_job_hooks *job_hooks; /* job.h: the loop's callbacks */

@@ -483,9 +483,22 @@ static void on_claim(redisReply *r, void *opaque)
 static bool slow_share_full(const qc_job_t *j)
 {
     const qc_disp_t *d = j->d;
-    long slots = d->conf.max_jobs / 4 > 0 ? d->conf.max_jobs / 4 : 1;
-    return j->msg.slow && d->held_slow > 0 &&
-           (d->held_slow + j->chunk_size > d->conf.max_inflight / 4 || d->chunks_slow >= slots);
+    if (!j->msg.slow || d->held_slow <= 0)
+        return false;
+    /* Quota-bound segments together: at most a quarter of the in-flight
+     * records and half of the job slots. Each provider's lane (SMS, e-mail,
+     * Telegram) at most a quarter of the slots, so the slowest provider's
+     * chunks, held longest, cannot fill them all and leave a faster one
+     * idle (a lane's chunks are often a few dozen people: a cell's SMS
+     * subscribers). */
+    long quarter = d->conf.max_jobs / 4 > 0 ? d->conf.max_jobs / 4 : 1;
+    long half = d->conf.max_jobs / 2 > 0 ? d->conf.max_jobs / 2 : 1;
+    if (d->held_slow + j->chunk_size > d->conf.max_inflight / 4 || d->chunks_slow >= half)
+        return true;
+    int lane = j->msg.slow_ch;
+    if (lane < 0 || lane >= QC_CH_COUNT_)
+        return d->chunks_slow >= quarter; /* segments stored before the lanes: as before */
+    return d->lane_chunks[lane] >= quarter;
 }
 
 static bool room_for_chunk(const qc_job_t *j)

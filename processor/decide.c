@@ -27,6 +27,7 @@ typedef struct target {
     double dist_km;
     int64_t due_ms; /* the S wave reaches the cell's nearest point */
     bool slow;      /* its people are reached through a quota-bound channel first */
+    int slow_ch;    /* that channel's lane (qc_seg_group_lane()), or -1 */
     long total;
     long maxw;
     decide_t *d;
@@ -163,6 +164,7 @@ static void produce_jobs(decide_t *d)
         snprintf(job.seg, sizeof job.seg, "%s", t->seg);
         job.due_ms = t->due_ms;
         job.slow = t->slow;
+        job.slow_ch = t->slow_ch;
         for (long s = 0; s < t->maxw; s++) {
             job.slot = (int)s;
             msgpack_sbuffer_clear(&sb);
@@ -526,6 +528,7 @@ static void on_segcat(redisReply *r, void *opaque)
         target_t *t = &d->targets[d->ntargets++];
         snprintf(t->seg, sizeof t->seg, "%s", seg);
         t->slow = qc_seg_group_slow(cat, (size_t)(bar - cat));
+        t->slow_ch = qc_seg_group_lane(cat, (size_t)(bar - cat));
         t->dist_km = dist;
         double s = qc_ttime_s(d->quake.depth_km, dist);
         t->due_ms = d->m.ev.origin_ms + (isfinite(s) ? (int64_t)(s * 1000.0) : 0);

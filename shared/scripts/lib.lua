@@ -160,7 +160,7 @@ end
 
 -- The area routes a packed record listens to ("area" on push or Telegram),
 -- as members of qc:{reg}:areas: "<p|t>|<lat index>:<lon index>|<band>",
--- the cell as in the segment group (cell, without "/q") and the record's
+-- the cell as in the segment group (without its lane, "/qs" ...) and the record's
 -- own threshold: qc_area_topic() in C names the same route. The area bits
 -- are the number after the channel fields and the webhook's extras
 -- (qc_subscriber_pack).
@@ -180,7 +180,7 @@ local function rec_areas(rec, cell)
   if type(t[i]) ~= 'number' then return nil end
   local area = bit.band(t[i], bit.band(m, 5))
   if area == 0 then return nil end
-  local base = string.gsub(cell, '/q$', '')
+  local base = string.gsub(cell, '/q[set]?$', '')
   local out = {}
   if bit.band(area, 1) ~= 0 then out[#out + 1] = 'p|' .. base .. '|' .. t[6] end
   if bit.band(area, 4) ~= 0 then out[#out + 1] = 't|' .. base .. '|' .. t[6] end

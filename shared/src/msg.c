@@ -5,6 +5,7 @@
 #include "qc/ipe.h"
 #include "qc/err.h"
 #include "qc/mpcheck.h"
+#include "qc/subscriber.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -214,7 +215,7 @@ int qc_msg_job_pack(const qc_msg_job_t *m, msgpack_sbuffer *buf)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 19);
+    msgpack_pack_map(&pk, 20);
     kv_int(&pk, "v", QC_MSG_VERSION);
     kv_str(&pk, "a", m->alert_id);
     kv_int(&pk, "r", m->rev);
@@ -237,6 +238,8 @@ int qc_msg_job_pack(const qc_msg_job_t *m, msgpack_sbuffer *buf)
     kv_int(&pk, "is", m->issued_ms);
     kv_int(&pk, "due", m->due_ms);
     kv_int(&pk, "q", m->slow ? 1 : 0);
+    /* a new key: dispatchers before the lanes ignore it */
+    kv_int(&pk, "ql", m->slow && m->slow_ch >= 0 ? m->slow_ch : -1);
     kv_str(&pk, "place", m->place);
     return 0;
 }
@@ -251,7 +254,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
         rc = check_version(&r, err, errsz);
     if (rc)
         goto done;
-    int64_t slot = 0, kind = 0, rev = 0, model = 0, slow = 0;
+    int64_t slot = 0, kind = 0, rev = 0, model = 0, slow = 0, lane = -1;
     if (get_str(&r, "a", out->alert_id, sizeof out->alert_id, true) || get_int(&r, "r", &rev, false) ||
         rev < 0 || rev > 1000 ||
         get_str(&r, "e", out->event_id, sizeof out->event_id, false) ||
@@ -263,6 +266,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
         get_int(&r, "ot", &out->origin_ms, true) || get_int(&r, "dl", &out->deadline_ms, false) ||
         get_int(&r, "is", &out->issued_ms, false) || get_int(&r, "due", &out->due_ms, false) ||
         get_int(&r, "q", &slow, false) || slow < 0 || slow > 1 ||
+        get_int(&r, "ql", &lane, false) || lane < -1 || lane >= QC_CH_COUNT_ ||
         get_str(&r, "place", out->place, sizeof out->place, false) || slot < 0 || slot > 1000000 ||
         kind < 0 || kind > QC_JOB_CANCEL || !out->alert_id[0] || !out->seg[0] ||
         !isfinite(out->lat) || !isfinite(out->lon) || !isfinite(out->mag) || !isfinite(out->depth_km)) {
@@ -275,6 +279,7 @@ int qc_msg_job_unpack(const char *data, size_t len, qc_msg_job_t *out, char *err
     out->model = (int)model;
     out->kind = (qc_job_kind_t)kind;
     out->slow = slow == 1;
+    out->slow_ch = out->slow ? (int)lane : -1;
 done:
     msgpack_unpacked_destroy(&r.u);
     return rc;

@@ -46,7 +46,7 @@ void qc_seg_group(const qc_subscriber_t *s, char *out, size_t outsz)
 {
     static const qc_channel_t order[] = { QC_CH_PUSH, QC_CH_WEBHOOK, QC_CH_NULL, QC_CH_TELEGRAM, QC_CH_SMS,
                                           QC_CH_EMAIL };
-    bool slow = false;
+    const char *lane = "";
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
         unsigned bit = 1u << order[k];
         if (!(s->channels & bit) || (s->dead & bit))
@@ -55,17 +55,40 @@ void qc_seg_group(const qc_subscriber_t *s, char *out, size_t outsz)
          * channel posts share the bot's 30 a second with the personal
          * messages, so their people wait on the quota too; in a push
          * chunk they held every push person of it until their post went. */
-        slow = order[k] == QC_CH_SMS || order[k] == QC_CH_EMAIL || order[k] == QC_CH_TELEGRAM;
+        /* One lane per provider: a chunk is done only when its last
+         * person is, so SMS people in a chunk of Telegram people waited
+         * for the bot's 30 a second with 100 SMS a second to spare. */
+        lane = order[k] == QC_CH_SMS ? "/qs" : order[k] == QC_CH_EMAIL ? "/qe" : order[k] == QC_CH_TELEGRAM ? "/qt" : "";
         break;
     }
     char cell[32];
     qc_cell_of(s->lat, s->lon, cell, sizeof cell);
-    snprintf(out, outsz, "%s%s", cell, slow ? "/q" : "");
+    snprintf(out, outsz, "%s%s", cell, lane);
+}
+
+/* The suffix of a quota-bound group: "/q" (written before the lanes per
+ * provider), or "/qs", "/qe", "/qt". @returns its length, or 0. */
+static size_t lane_suffix(const char *group, size_t len)
+{
+    if (len >= 2 && group[len - 2] == '/' && group[len - 1] == 'q')
+        return 2;
+    if (len >= 3 && group[len - 3] == '/' && group[len - 2] == 'q' &&
+        (group[len - 1] == 's' || group[len - 1] == 'e' || group[len - 1] == 't'))
+        return 3;
+    return 0;
 }
 
 bool qc_seg_group_slow(const char *group, size_t len)
 {
-    return len >= 2 && group[len - 2] == '/' && group[len - 1] == 'q';
+    return lane_suffix(group, len) > 0;
+}
+
+int qc_seg_group_lane(const char *group, size_t len)
+{
+    if (lane_suffix(group, len) != 3)
+        return -1;
+    char c = group[len - 1];
+    return c == 's' ? QC_CH_SMS : c == 'e' ? QC_CH_EMAIL : QC_CH_TELEGRAM;
 }
 
 bool qc_area_prefix_valid(const char *prefix)
@@ -101,7 +124,7 @@ int qc_cell_parse(const char *cell, size_t len, double *lat0, double *lon0)
         return QC_ERR_PARSE;
     char *p = end + 1;
     long lo = strtol(p, &end, 10);
-    if (end == p || (*end && strcmp(end, "/q")))
+    if (end == p || (*end && lane_suffix(end, strlen(end)) != strlen(end)))
         return QC_ERR_PARSE;
     *lat0 = (double)la * QC_CELL_DEG;
     *lon0 = (double)lo * QC_CELL_DEG;

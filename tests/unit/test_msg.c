@@ -8,7 +8,8 @@ static void test_job_round_trip(void)
 {
     qc_msg_job_t j = { .slot = 3, .rev = 2, .kind = QC_JOB_UPDATE, .lat = 45.77, .lon = 26.76,
                        .depth_km = 94, .mag = 7.4, .prev_mag = 6.9, .origin_ms = 226351314100,
-                       .deadline_ms = 226351914100, .issued_ms = 5, .due_ms = 226351358300, .slow = true };
+                       .deadline_ms = 226351914100, .issued_ms = 5, .due_ms = 226351358300, .slow = true,
+                       .slow_ch = 3 /* QC_CH_SMS */ };
     snprintf(j.alert_id, sizeof j.alert_id, "a17");
     snprintf(j.seg, sizeof j.seg, "45");
     snprintf(j.place, sizeof j.place, "Vrancea");
@@ -27,8 +28,17 @@ static void test_job_round_trip(void)
     CHECK_INT(b.origin_ms, 226351314100);
     CHECK_INT(b.due_ms, 226351358300);
     CHECK(b.slow);
+    CHECK_INT(b.slow_ch, 3);
     for (size_t n = 0; n < sb.size; n++)
         CHECK(qc_msg_job_unpack(sb.data, n, &b, err, sizeof err) != 0);
+    msgpack_sbuffer_destroy(&sb);
+    /* not slow: no lane, whatever the field held */
+    j.slow = false;
+    msgpack_sbuffer_init(&sb);
+    CHECK_INT(qc_msg_job_pack(&j, &sb), 0);
+    CHECK_INT(qc_msg_job_unpack(sb.data, sb.size, &b, err, sizeof err), 0);
+    CHECK(!b.slow);
+    CHECK_INT(b.slow_ch, -1);
     msgpack_sbuffer_destroy(&sb);
 }
 

@@ -309,23 +309,42 @@ static void test_cells(void)
     qc_cell_of(-0.1, -0.1, c, sizeof c);
     CHECK_STR(c, "-1:-1");
     CHECK(qc_cell_parse("x:1", 3, &la, &lo) != 0);
-    /* segment groups: the cell, "/q" for people a quota-bound channel reaches first */
+    /* segment groups: the cell, and a lane per quota-bound provider for
+     * people it reaches first ("/q": records stored before the lanes) */
     CHECK_INT(qc_cell_parse("177:104/q", 9, &la, &lo), 0);
     CHECK_NEAR(lo, 26.0, 1e-9);
+    CHECK_INT(qc_cell_parse("177:104/qs", 10, &la, &lo), 0);
+    CHECK_NEAR(la, 44.25, 1e-9);
     CHECK(qc_cell_parse("177:104/x", 9, &la, &lo) != 0);
+    CHECK(qc_cell_parse("177:104/qx", 10, &la, &lo) != 0);
+    CHECK(qc_cell_parse("177:104/qs/qs", 13, &la, &lo) != 0);
     CHECK(qc_seg_group_slow("177:104/q", 9) && !qc_seg_group_slow("177:104", 7));
+    CHECK(qc_seg_group_slow("177:104/qe", 10) && !qc_seg_group_slow("177:104/qx", 10));
+    CHECK_INT(qc_seg_group_lane("177:104/qs", 10), QC_CH_SMS);
+    CHECK_INT(qc_seg_group_lane("177:104/qe", 10), QC_CH_EMAIL);
+    CHECK_INT(qc_seg_group_lane("177:104/qt", 10), QC_CH_TELEGRAM);
+    CHECK_INT(qc_seg_group_lane("177:104/q", 9), -1);
+    CHECK_INT(qc_seg_group_lane("177:104", 7), -1);
+    /* the lane in a catalogue entry "group|min_mmi", read up to the bar */
+    CHECK_INT(qc_seg_group_lane("177:104/qt|4", 10), QC_CH_TELEGRAM);
     qc_subscriber_t s = { .lat = 44.43, .lon = 26.10, .channels = (1u << QC_CH_SMS) | (1u << QC_CH_PUSH) };
     qc_seg_group(&s, c, sizeof c);
     CHECK_STR(c, "177:104");               /* push first */
     s.dead = 1u << QC_CH_PUSH;
     qc_seg_group(&s, c, sizeof c);
-    CHECK_STR(c, "177:104/q");             /* push gone: SMS first */
+    CHECK_STR(c, "177:104/qs");            /* push gone: SMS first */
+    s.channels |= 1u << QC_CH_EMAIL;
+    qc_seg_group(&s, c, sizeof c);
+    CHECK_STR(c, "177:104/qs");            /* SMS before e-mail */
+    s.channels = 1u << QC_CH_EMAIL;
+    qc_seg_group(&s, c, sizeof c);
+    CHECK_STR(c, "177:104/qe");
     s = (qc_subscriber_t){ .lat = 44.43, .lon = 26.10, .channels = 1u << QC_CH_TELEGRAM };
     qc_seg_group(&s, c, sizeof c);
-    CHECK_STR(c, "177:104/q");
+    CHECK_STR(c, "177:104/qt");
     s.area = 1u << QC_CH_TELEGRAM;         /* their area's channel: its posts share the bot's quota */
     qc_seg_group(&s, c, sizeof c);
-    CHECK_STR(c, "177:104/q");
+    CHECK_STR(c, "177:104/qt");
     s.area = 1u << QC_CH_PUSH;             /* an app on the area topic... */
     s.channels |= 1u << QC_CH_PUSH;
     qc_seg_group(&s, c, sizeof c);

@@ -49,6 +49,7 @@ typedef struct qc_msg_job {
     int64_t due_ms;       /**< wall clock: the S wave reaches the segment's cell first; 0 unknown */
     bool slow;            /**< a segment of people reached through a quota-bound channel first
                                (qc_seg_group()): its chunks take a bounded share of the in-flight room */
+    int slow_ch;          /**< a slow segment's provider lane (qc_seg_group_lane()): its own share; -1 none */
     char place[128];
 } qc_msg_job_t;
 

@@ -86,8 +86,8 @@ int qc_channel_from_name(const char *name);
 #define QC_AREA_ROUTES_KEY "qc:{reg}:areas"
 void qc_cell_of(double lat, double lon, char *out, size_t outsz);
 /** The segment group of a subscriber, the key their segment is chosen by:
- *  the cell, and "/q" after it when the first channel they are reached on
- *  is bound by a provider's quota (SMS, e-mail, Telegram: its channel
+ *  the cell, and "/qs", "/qe" or "/qt" after it when the first channel they
+ *  are reached on is bound by a provider's quota (SMS, e-mail, Telegram: its channel
  *  posts as much as its personal messages). Keeping those people in
  *  segments of their own keeps a saturated provider from holding the chunks
  *  of everyone else: a chunk is marked done only when its last person was
@@ -95,6 +95,10 @@ void qc_cell_of(double lat, double lon, char *out, size_t outsz);
 void qc_seg_group(const qc_subscriber_t *s, char *out, size_t outsz);
 /** Whether a segment group (or a cell) names the quota-bound kind. */
 bool qc_seg_group_slow(const char *group, size_t len);
+/** The provider lane of a quota-bound group ("/qs" SMS, "/qe" e-mail,
+ *  "/qt" Telegram): its qc_channel_t, or -1 (not quota-bound, or "/q" of
+ *  records stored before the lanes). */
+int qc_seg_group_lane(const char *group, size_t len);
 /** Parses a cell name (or a segment group) back to the south-west corner.
  *  @returns 0 or error. */
 int qc_cell_parse(const char *cell, size_t len, double *lat0, double *lon0);
