@@ -33,7 +33,9 @@ def cluster(tmp_path_factory):
         pytest.skip("QUAKECAST_TEST_CLUSTER_SHAPE=0")
     state = str(tmp_path_factory.mktemp("cluster-stack"))
     env = dict(os.environ, QUAKECAST_STACK_DIR=state, QUAKECAST_PORT_BASE=str(PORT_BASE + 100),
-               QUAKECAST_BUILD_DIR=BUILD, QUAKECAST_TOPOLOGY="cluster")
+               QUAKECAST_BUILD_DIR=BUILD, QUAKECAST_TOPOLOGY="cluster",
+               # its default, asserted below, whatever the session's shape says
+               QUAKECAST_STACK_AUTH="1")
 
     def run(*args, check=True):
         return subprocess.run([STACK, *args], env=env, check=check, capture_output=True, text=True)

@@ -46,7 +46,9 @@ def astack(tmp_path_factory):
         pytest.skip("QUAKECAST_TEST_CLUSTER_SHAPE=0")
     state = str(tmp_path_factory.mktemp("auth-stack"))
     env = dict(os.environ, QUAKECAST_STACK_DIR=state, QUAKECAST_PORT_BASE=str(BASE), QUAKECAST_BUILD_DIR=BUILD,
-               QUAKECAST_STACK_AUTH="1", QUAKECAST_DISPATCHERS="2", QUAKECAST_LEASE_MS="3000")
+               QUAKECAST_STACK_AUTH="1", QUAKECAST_DISPATCHERS="2", QUAKECAST_LEASE_MS="3000",
+               # the single shape even when the session's suite runs on the cluster one
+               QUAKECAST_TOPOLOGY="single")
     t0 = time.monotonic()
     up = subprocess.run([STACK, "up"], env=env, capture_output=True, text=True)
     if up.returncode != 0:
