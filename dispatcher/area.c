@@ -437,7 +437,8 @@ static void on_plan_routes(redisReply *r, void *opaque)
         if (m->type == REDIS_REPLY_STRING && m->len < 64 && plan_member(a, &p->job, m->str, &c[n]))
             n++;
     }
-    qsort(c, n, sizeof *c, by_s_arrival);
+    if (n > 1) /* c is NULL for an empty set: qsort wants an array */
+        qsort(c, n, sizeof *c, by_s_arrival);
     for (size_t i = 0; i < n; i++)
         area_get(a, &p->job, c[i].ch, c[i].route, c[i].lat, c[i].lon);
     free(c);
