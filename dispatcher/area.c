@@ -401,20 +401,18 @@ static bool plan_member(const qc_areas_t *a, const qc_msg_job_t *job, const char
     char kind;
     if (sscanf(m, "%c|%ld:%ld|%d", &kind, &la, &lo, &band) != 4 || band < 1 || band > 10)
         return false;
-    int ch = kind == 'p' ? QC_CH_PUSH : kind == 't' ? QC_CH_TELEGRAM : -1;
-    const qc_disp_t *d = a->d;
-    const char *prefix = ch == QC_CH_PUSH ? d->conf.push_area_prefix
-                         : ch == QC_CH_TELEGRAM ? d->conf.telegram_area_prefix : NULL;
-    if (!prefix || !prefix[0] || !d->drivers[ch] || !d->drivers[ch]->broadcast)
+    if (kind != 'p' && kind != 't')
         return false;
-    out->ch = ch;
+    out->ch = kind == 'p' ? QC_CH_PUSH : QC_CH_TELEGRAM;
     out->lat = ((double)la + 0.5) * QC_CELL_DEG;
     out->lon = ((double)lo + 0.5) * QC_CELL_DEG;
+    /* a listener at the cell's centre: the route the chunks' people ask for */
+    qc_subscriber_t probe = { .lat = out->lat, .lon = out->lon, .min_mmi = band, .area = 1u << out->ch };
+    if (!qc_area_route(a->d, out->ch, &probe, out->route, sizeof out->route))
+        return false; /* no area broadcasts on that channel here */
     double mmi;
     cell_figures(job, out->lat, out->lon, &mmi, &out->s_at_ms);
-    if (!qc_ipe_reaches(mmi, band))
-        return false; /* nobody in the cell can feel it at that threshold */
-    return qc_area_topic(prefix, out->lat, out->lon, band, out->route, sizeof out->route) == 0;
+    return qc_ipe_reaches(mmi, band); /* else nobody in the cell can feel it at that threshold */
 }
 
 static void on_plan_routes(redisReply *r, void *opaque)

@@ -142,41 +142,48 @@ end
 local function idx_key(id) return 'qc:{reg}:idx:' .. id_bucket(id) end
 local function phid_key(id) return 'qc:{reg}:phid:' .. id_bucket(id) end
 
--- The SMS number of a packed record, or nil. A record is [v, id, lat, lon,
--- lang, min_mmi, mask, fields...]; the fields of each channel in mask (low
--- byte) follow in channel order: push 2, webhook 2, telegram 1, sms 1, email 1.
-local function rec_phone(rec)
+-- A packed record read once: the table, its channel mask, where each
+-- channel's fields start (by the channel's bit) and the index after them.
+-- A record is [v, id, lat, lon, lang, min_mmi, mask, fields...]; the fields
+-- of each channel in mask (low byte) follow in channel order: push 2,
+-- webhook 2, telegram 1, sms 1, email 1 (qc_subscriber_pack). nil if it is
+-- not one.
+local CHANNEL_FIELDS = {{1, 2}, {2, 2}, {4, 1}, {8, 1}, {16, 1}}
+local function rec_read(rec)
   if not rec or rec == '' then return nil end
   local ok, t = pcall(cmsgpack.unpack, rec)
   if not ok or type(t) ~= 'table' or type(t[7]) ~= 'number' then return nil end
   local m = t[7] % 256
-  local i = 8
-  if bit.band(m, 1) ~= 0 then i = i + 2 end
-  if bit.band(m, 2) ~= 0 then i = i + 2 end
-  if bit.band(m, 4) ~= 0 then i = i + 1 end
-  if bit.band(m, 8) ~= 0 and type(t[i]) == 'string' then return t[i] end
+  local at, i = {}, 8
+  for _, f in ipairs(CHANNEL_FIELDS) do
+    if bit.band(m, f[1]) ~= 0 then
+      at[f[1]] = i
+      i = i + f[2]
+    end
+  end
+  return t, m, at, i
+end
+
+-- The SMS number of a read record, or nil.
+local function phone_of(t, at)
+  if t and at[8] and type(t[at[8]]) == 'string' then return t[at[8]] end
   return nil
 end
 
--- The area routes a packed record listens to ("area" on push or Telegram),
+local function rec_phone(rec)
+  local t, _, at = rec_read(rec)
+  return phone_of(t, at)
+end
+
+-- The area routes a read record listens to ("area" on push or Telegram),
 -- as members of qc:{reg}:areas: "<p|t>|<lat index>:<lon index>|<band>",
--- the cell as in the segment group (without its lane, "/qs" ...) and the record's
--- own threshold: qc_area_topic() in C names the same route. The area bits
--- are the number after the channel fields and the webhook's extras
--- (qc_subscriber_pack).
-local function rec_areas(rec, cell)
-  if not rec or rec == '' then return nil end
-  local ok, t = pcall(cmsgpack.unpack, rec)
-  if not ok or type(t) ~= 'table' or type(t[7]) ~= 'number' or type(t[6]) ~= 'number' then return nil end
-  local m = t[7] % 256
-  local i = 8
-  if bit.band(m, 1) ~= 0 then i = i + 2 end
-  local webhook = bit.band(m, 2) ~= 0
-  if webhook then i = i + 2 end
-  if bit.band(m, 4) ~= 0 then i = i + 1 end
-  if bit.band(m, 8) ~= 0 then i = i + 1 end
-  if bit.band(m, 16) ~= 0 then i = i + 1 end
-  if webhook and type(t[i]) == 'string' then i = i + 2 end
+-- the cell as in the segment group (without its lane, "/qs" ...) and the
+-- record's own threshold: qc_area_topic() in C names the same route. The
+-- area bits are the number after the channel fields and the webhook's
+-- extras (qc_subscriber_pack).
+local function areas_of(t, m, i, cell)
+  if not t or type(t[6]) ~= 'number' then return nil end
+  if bit.band(m, 2) ~= 0 and type(t[i]) == 'string' then i = i + 2 end
   if type(t[i]) ~= 'number' then return nil end
   local area = bit.band(t[i], bit.band(m, 5))
   if area == 0 then return nil end
@@ -254,8 +261,9 @@ local function sub_store(idxk, id, rec, cell, maxsize, minmmi, expect)
       redis.call('HSET', 'qc:{reg}:segcat', seg, c .. '|' .. minmmi)
     end
   end
-  local newphone = rec_phone(rec)
-  local areas = rec_areas(rec, cell)
+  local t, m, at, after = rec_read(rec)
+  local newphone = phone_of(t, at)
+  local areas = areas_of(t, m, after, cell)
   if areas then redis.call('SADD', 'qc:{reg}:areas', unpack(areas)) end
   local cur = redis.call('HGET', idxk, id)
   local created = 'created'
