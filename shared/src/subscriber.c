@@ -51,13 +51,12 @@ void qc_seg_group(const qc_subscriber_t *s, char *out, size_t outsz)
         unsigned bit = 1u << order[k];
         if (!(s->channels & bit) || (s->dead & bit))
             continue;
-        /* Telegram even for those who listen to their area's channel: the
-         * channel posts share the bot's 30 a second with the personal
-         * messages, so their people wait on the quota too; in a push
-         * chunk they held every push person of it until their post went. */
         /* One lane per provider: a chunk is done only when its last
          * person is, so SMS people in a chunk of Telegram people waited
-         * for the bot's 30 a second with 100 SMS a second to spare. */
+         * for the bot's 30 a second with 100 SMS a second to spare.
+         * Telegram even for those who listen to their area's channel: its
+         * posts share the bot's quota with the personal messages, and in
+         * a push chunk they held every push person until their post went. */
         lane = order[k] == QC_CH_SMS ? "/qs" : order[k] == QC_CH_EMAIL ? "/qe" : order[k] == QC_CH_TELEGRAM ? "/qt" : "";
         break;
     }
