@@ -18,6 +18,8 @@
  * record): a concurrent change answers 409.
  * DELETE erases the person from every registry structure (sub_delete.lua):
  * segment slot, index, phone index, token, consent, pending sign-up. */
+#include <errno.h>
+#include <limits.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <math.h>
@@ -589,8 +591,16 @@ static bool parse_filters(struct evhttp_request *req, filter_t *f, long *limit, 
     if (qc_http_query(req, "cursor", v, sizeof v)) {
         char *end;
         long b = strtol(v, &end, 10);
+        /* HSCAN's cursor is an unsigned 64-bit number: a longer one is an
+         * error from Redis, which would read as Redis being away (503) */
+        bool too_big = false;
+        if (end != v && *end == '.') {
+            errno = 0;
+            unsigned long long c = strtoull(end + 1, NULL, 10);
+            too_big = errno == ERANGE || c == ULLONG_MAX;
+        }
         if (end == v || *end != '.' || b < 0 || b > 4096 || !end[1] || strlen(end + 1) >= cursorsz ||
-            strspn(end + 1, "0123456789") != strlen(end + 1)) {
+            strspn(end + 1, "0123456789") != strlen(end + 1) || too_big) {
             qc_http_reply_error(req, 400, "invalid_cursor", "cursor must be a next_cursor this API gave", "cursor");
             return false;
         }
